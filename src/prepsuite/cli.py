@@ -1,0 +1,208 @@
+"""``prep``: the command-line face of the library. Every command is a thin shell around one
+library function with options of the same names; user errors end in one clear line, not a
+traceback."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Optional, TypeVar
+
+import typer
+from rich.console import Console
+
+from .stats import StageStats
+from .textio import InputError, write_json
+
+app = typer.Typer(
+    help="prepsuite: reproducible, parallel, resumable data preparation.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def user_errors(fn: F) -> F:
+    """Turn the library's input errors into ``prep: error: …`` and exit status 1."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (InputError, ValueError, FileNotFoundError) as e:
+            err.print(f"[bold red]prep: error:[/] {e}", highlight=False, markup=True, soft_wrap=True)
+            raise typer.Exit(code=1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def report(stats: StageStats, stats_path: Optional[Path]) -> None:
+    err.print(stats.summary(), highlight=False)
+    if stats_path is not None:
+        write_json(stats_path, stats.to_dict())
+
+
+class Engine(str, Enum):
+    wikiextractor = "wikiextractor"
+    gensim = "gensim"
+
+
+class OpenCCConfig(str, Enum):
+    t2s = "t2s"
+    tw2s = "tw2s"
+    hk2s = "hk2s"
+    tw2sp = "tw2sp"
+
+
+class Format(str, Enum):
+    auto = "auto"
+    text = "text"
+    jsonl = "jsonl"
+
+
+InputArg = Annotated[str, typer.Argument(help="Input file: plain text (one document per line) or .jsonl (the 'text' field); '-' reads stdin.")]
+OutputArg = Annotated[str, typer.Argument(help="Output file in the input's format, written atomically; '-' writes stdout.")]
+FormatOpt = Annotated[Format, typer.Option("--format", help="Line format; 'auto' means .jsonl files are JSON lines and anything else plain text.")]
+StatsOpt = Annotated[Optional[Path], typer.Option("--stats", help="Also write the stage's counters (documents, characters, rejects, seconds, MB/s) to this JSON file.")]
+
+
+@app.command()
+@user_errors
+def extract(
+    dump: Annotated[Path, typer.Argument(help="MediaWiki XML dump, .xml.bz2 or .xml (e.g. zhwiki-latest-pages-articles.xml.bz2).")],
+    outdir: Annotated[Path, typer.Argument(help="Directory for the chunk files (JSON lines: id, title, text).")],
+    chunks: Annotated[int, typer.Option(min=1, help="Number of chunk files; article k goes to chunk k mod chunks.")] = 8,
+    engine: Annotated[Engine, typer.Option(help="wikiextractor (default) or gensim's WikiCorpus with a tokenizer that keeps all Chinese text.")] = Engine.wikiextractor,
+    processes: Annotated[int, typer.Option(min=0, help="Worker processes for the engine; 0 means one per core.")] = 0,
+    name_template: Annotated[str, typer.Option(help="Chunk file name; may use {index} (0-based), {number} (1-based) and {total}.")] = "chunk-{index:03d}.jsonl",
+    stats: StatsOpt = None,
+) -> None:
+    """Extract the articles of a wiki dump into JSON-lines chunks.
+
+    Example: prep extract zhwiki-latest-pages-articles.xml.bz2 extracted/ --chunks 8
+    """
+    from .text.extract import chunk_paths, extract_dump
+
+    outputs = chunk_paths(outdir, chunks, name_template)
+    progress = None
+    if err.is_terminal and dump.is_file():
+        from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+
+        bar = Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+                       TransferSpeedColumn(), TimeRemainingColumn(), console=err, transient=True)
+        task = bar.add_task(f"extract {dump.name}", total=dump.stat().st_size)
+        bar.start()
+        progress = lambda offset: bar.update(task, completed=offset)  # noqa: E731
+    try:
+        result = extract_dump(dump, outputs, engine.value, processes or os.cpu_count(), progress)
+    finally:
+        if progress is not None:
+            bar.stop()
+    report(result, stats)
+
+
+@app.command()
+@user_errors
+def clean(
+    input: InputArg,
+    output: OutputArg,
+    rules: Annotated[Optional[Path], typer.Option(help="YAML file of extra regex rules (name, pattern, replace, description, before).")] = None,
+    rejects: Annotated[Optional[Path], typer.Option(help="Write dropped documents (source, line, reason) to this TSV file.")] = None,
+    keep_empty: Annotated[bool, typer.Option("--keep-empty", help="Keep documents that are empty after cleaning, so the line count is preserved.")] = False,
+    format: FormatOpt = Format.auto,
+    stats: StatsOpt = None,
+) -> None:
+    """Apply the cleaning rules (see `prep rules`) to every document.
+
+    Example: prep clean extracted.txt cleaned.txt --rejects rejects.tsv
+    """
+    from .text.files import clean_file
+
+    report(clean_file(input, output, rules, format.value, str(rejects) if rejects else None, keep_empty), stats)
+
+
+@app.command()
+@user_errors
+def convert(
+    input: InputArg,
+    output: OutputArg,
+    config: Annotated[OpenCCConfig, typer.Option(help="OpenCC conversion config.")] = OpenCCConfig.t2s,
+    format: FormatOpt = Format.auto,
+    stats: StatsOpt = None,
+) -> None:
+    """Convert traditional Chinese to simplified with OpenCC, line for line.
+
+    Example: prep convert cleaned.txt simplified.txt --config t2s
+    """
+    from .text.files import convert_file
+
+    report(convert_file(input, output, config.value, format.value), stats)
+
+
+@app.command()
+@user_errors
+def segment(
+    input: InputArg,
+    output: OutputArg,
+    hmm: Annotated[bool, typer.Option("--hmm/--no-hmm", help="Let jieba's HMM find words missing from its dictionary.")] = True,
+    user_dict: Annotated[Optional[Path], typer.Option(help="jieba user dictionary (lines: word [freq] [tag]).")] = None,
+    format: FormatOpt = Format.auto,
+    stats: StatsOpt = None,
+) -> None:
+    """Segment words with jieba's accurate mode, joined by single spaces, line for line.
+
+    Example: prep segment simplified.txt segmented.txt
+    """
+    from .text.files import segment_file
+
+    report(segment_file(input, output, hmm, user_dict, format.value), stats)
+
+
+@app.command()
+@user_errors
+def gather(
+    chunks: Annotated[list[Path], typer.Argument(help="Segmented chunk files (JSON lines with id and text).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The corpus: one document per line, in dump order.")],
+    stats_file: Annotated[Optional[list[Path]], typer.Option("--stats-file", help="Per-chunk stats JSON files to sum into --stats-output.")] = None,
+    stats_output: Annotated[Optional[Path], typer.Option(help="Where to write the merged stats.json.")] = None,
+    config_json: Annotated[Optional[str], typer.Option(help="JSON object of workflow settings to record in stats.json.")] = None,
+) -> None:
+    """Merge segmented chunks into one corpus file (the workflow's last step).
+
+    Example: prep gather results/segment/*.jsonl -o corpus.txt
+    """
+    import json
+
+    from .text.gather import gather_corpus
+
+    extra = {"config": json.loads(config_json)} if config_json else None
+    result = gather_corpus(list(chunks), output, list(stats_file or []), stats_output, extra)
+    err.print(result.summary(), highlight=False)
+
+
+@app.command()
+def rules(
+    rules_file: Annotated[Optional[Path], typer.Option("--rules", help="Also show the rules of this YAML file, where they go.")] = None,
+) -> None:
+    """List the cleaning rules in the order they run.
+
+    Example: prep rules
+    """
+    from .text.clean import describe_rules, load_rules
+
+    for i, (name, description) in enumerate(describe_rules(load_rules(rules_file)), start=1):
+        typer.echo(f"{i:2d}. {name:22s} {description}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""Per-stage counters that end up in ``stats.json``.
+
+Every stage counts what it saw, kept and dropped (with the reason) and times itself; the
+workflow writes one small JSON file per chunk and stage, and the gather step adds them up.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class StageStats:
+    stage: str
+    docs_in: int = 0
+    docs_out: int = 0
+    chars_in: int = 0
+    chars_out: int = 0
+    bytes_in: int = 0
+    bytes_out: int = 0
+    seconds: float = 0.0
+    rejected: Counter[str] = field(default_factory=Counter)
+    counters: Counter[str] = field(default_factory=Counter)
+    _started: float = field(default=0.0, repr=False)
+
+    def start(self) -> "StageStats":
+        self._started = time.perf_counter()
+        return self
+
+    def stop(self) -> "StageStats":
+        self.seconds += time.perf_counter() - self._started
+        return self
+
+    def count_in(self, text: str) -> None:
+        self.docs_in += 1
+        self.chars_in += len(text)
+        self.bytes_in += len(text.encode("utf-8"))
+
+    def count_out(self, text: str) -> None:
+        self.docs_out += 1
+        self.chars_out += len(text)
+        self.bytes_out += len(text.encode("utf-8"))
+
+    @property
+    def mb_per_s(self) -> float:
+        return self.bytes_in / 1e6 / self.seconds if self.seconds > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("_started")
+        d["rejected"] = dict(sorted(self.rejected.items()))
+        d["counters"] = dict(sorted(self.counters.items()))
+        d["seconds"] = round(self.seconds, 4)
+        d["mb_per_s"] = round(self.mb_per_s, 3)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "StageStats":
+        s = cls(d["stage"])
+        for key in ("docs_in", "docs_out", "chars_in", "chars_out", "bytes_in", "bytes_out", "seconds"):
+            setattr(s, key, d.get(key, 0))
+        s.rejected = Counter(d.get("rejected", {}))
+        s.counters = Counter(d.get("counters", {}))
+        return s
+
+    def merge(self, other: "StageStats") -> None:
+        for key in ("docs_in", "docs_out", "chars_in", "chars_out", "bytes_in", "bytes_out", "seconds"):
+            setattr(self, key, getattr(self, key) + getattr(other, key))
+        self.rejected.update(other.rejected)
+        self.counters.update(other.counters)
+
+    def summary(self) -> str:
+        dropped = sum(self.rejected.values())
+        reasons = ", ".join(f"{k}={v}" for k, v in sorted(self.rejected.items()))
+        return (
+            f"{self.stage}: {self.docs_in} in, {self.docs_out} out, {dropped} rejected"
+            + (f" ({reasons})" if reasons else "")
+            + f", {self.seconds:.2f} s, {self.mb_per_s:.2f} MB/s"
+        )
+
+
+def merge_stats_files(paths: list[str | Path]) -> dict[str, StageStats]:
+    """Sum the per-chunk stats files by stage, in the order stages first appear."""
+    merged: dict[str, StageStats] = {}
+    for path in paths:
+        d = json.loads(Path(path).read_text(encoding="utf-8"))
+        s = StageStats.from_dict(d)
+        if s.stage in merged:
+            merged[s.stage].merge(s)
+        else:
+            merged[s.stage] = s
+    return merged

@@ -1,0 +1,214 @@
+"""Regex cleaning of extracted wiki text, as an ordered table of named rules.
+
+Order matters and is part of the contract: entities are decoded before tags are removed (so
+``&lt;ref&gt;`` cannot survive as ``<ref>``), language-conversion markup is resolved before
+brackets are judged empty (``（-{}-）`` is empty only afterwards), and whitespace is normalised
+last. Each rule counts its substitutions, so ``stats.json`` shows which rules did the work.
+
+Extra rules come from a YAML file (``clean.rules_file`` in the workflow config, ``--rules`` on the
+command line)::
+
+    - name: drop_coordinates
+      pattern: '坐标：[0-9.°′″NSEW ]+'
+      replace: ''
+      description: coordinates left over from infobox templates
+      before: normalize_whitespace    # optional; default: just before normalize_whitespace
+
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from ..stats import StageStats
+from ..textio import Record, RejectLog
+
+Replacement = str | Callable[[re.Match[str]], str]
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    pattern: re.Pattern[str]
+    replace: Replacement
+    description: str
+    repeat: bool = False  # apply until nothing changes (nested constructs)
+
+    def apply(self, text: str) -> tuple[str, int]:
+        total = 0
+        while True:
+            text, n = self.pattern.subn(self.replace, text)
+            total += n
+            if not (self.repeat and n):
+                return text, total
+
+
+# --- MediaWiki language conversion: -{...}- ------------------------------------------------
+
+#: Variant preference for simplified output: the first present one is kept.
+SIMPLIFIED_VARIANTS = ("zh-hans", "zh-cn", "zh-sg", "zh-my")
+_DROPPED_FLAGS = frozenset("HTD-")  # rules that only declare conversions, or describe/remove them
+_VARIANT_PART = re.compile(r"^\s*(zh(?:-[a-z]+)?)\s*:(.*)$", re.S)
+_FLAGS = re.compile(r"^\s*([A-Za-z;\-\s]{1,12})\|(.*)$", re.S)
+
+
+def resolve_conversion(body: str) -> str:
+    """The text a simplified-Chinese reader sees for the markup ``-{body}-``."""
+    flagged = _FLAGS.match(body)
+    if flagged:
+        flags = {f.strip() for f in flagged.group(1).split(";") if f.strip()}
+        body = flagged.group(2)
+        if flags & _DROPPED_FLAGS:
+            return ""
+        if "R" in flags:
+            return body
+    variants: list[tuple[str, str]] = []
+    for part in body.split(";"):
+        m = _VARIANT_PART.match(part)
+        if m:
+            variants.append((m.group(1), m.group(2).strip()))
+        elif part.strip() and variants:
+            # A ';' inside a variant's own text: glue it back to the previous variant.
+            lang, value = variants[-1]
+            variants[-1] = (lang, f"{value};{part.strip()}")
+        elif part.strip():
+            return body  # not a variant list: -{A}- keeps A verbatim (';' included)
+    if not variants:
+        return body
+    by_lang = dict(variants)
+    for lang in SIMPLIFIED_VARIANTS:
+        if lang in by_lang:
+            return by_lang[lang]
+    return variants[0][1]
+
+
+# Innermost -{...}- first (no nested -{ or }- inside), repeated so nested markup resolves outward.
+_CONVERSION = re.compile(r"-\{((?:(?!-\{|\}-).)*)\}-", re.S)
+
+# --- brackets --------------------------------------------------------------------------------
+
+_PUNCT_OR_SPACE = r"[\s\u3000,，、;；:：.。·・/／\-—–_!！?？'\"“”‘’…|]*"
+_EMPTY_BRACKETS = re.compile(rf"[（(]{_PUNCT_OR_SPACE}[）)]")
+
+
+_HTML_TAGS = "|".join((
+    "abbr", "b", "big", "blockquote", "br", "center", "cite", "code", "dd", "del", "div", "dl",
+    "dt", "em", "font", "gallery", "hr", "i", "includeonly", "ins", "kbd", "li", "math",
+    "noinclude", "nowiki", "ol", "onlyinclude", "p", "poem", "pre", "rp", "rt", "ruby", "s",
+    "score", "section", "small", "source", "span", "strike", "strong", "sub", "sup",
+    "syntaxhighlight", "table", "td", "templatestyles", "th", "timeline", "tr", "tt", "u", "ul",
+    "var", "wbr",
+))
+
+
+def _link(m: re.Match[str]) -> str:
+    target, _, label = m.group(1).rpartition("|")
+    return label or target
+
+
+def _build_builtin_rules() -> list[Rule]:
+    def rule(name: str, pattern: str, replace: Replacement, description: str,
+             flags: int = 0, repeat: bool = False) -> Rule:
+        return Rule(name, re.compile(pattern, flags), replace, description, repeat)
+
+    return [
+        rule("doc_tags", r"^[ \t]*</?doc\b[^>\n]*>[ \t]*$", "",
+             "wikiextractor's <doc …> and </doc> lines", re.M),
+        rule("html_entities", r"&(?:#\d+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]{1,31});",
+             lambda m: html.unescape(m.group(0)), "HTML entities decoded (&amp; &nbsp; &#x4E2D; …)"),
+        rule("refs", r"<ref\b[^>]*/>|<ref\b[^>]*>.*?</ref\s*>|<references\b[^>]*/?>",
+             "", "<ref>…</ref> footnotes and <references/>", re.S | re.I),
+        rule("html_comments", r"<!--.*?-->", "", "HTML comments", re.S),
+        rule("lang_conversion", _CONVERSION.pattern, lambda m: resolve_conversion(m.group(1)),
+             "-{…}- language conversion resolved to its simplified variant", re.S, repeat=True),
+        rule("html_tags", rf"</?(?:{_HTML_TAGS})\b[^<>]*/?>", "",
+             "remaining HTML tags (<br>, <sup>, <span …>); their text is kept", re.I),
+        rule("templates", r"\{\{[^{}]*\}\}", "", "templates {{…}} left unexpanded", repeat=True),
+        rule("tables", r"^[ \t]*(?:\{\||\|\}|\|[-+]|\|[^\S\n]*[\w ]+=).*$", "",
+             "wiki table lines ({| |- |+ |}) and template parameter lines (| key = …)", re.M),
+        rule("links", r"\[\[([^\[\]]*)\]\]", _link, "[[target|label]] keeps the label", repeat=True),
+        rule("stray_markup", r"\[\[|\]\]|\{\{|\}\}|-\{|\}-|'{2,}", "",
+             "unpaired [[ ]] {{ }} -{ }- and bold/italic quotes"),
+        rule("corner_quotes", r"「|」", lambda m: "“" if m.group(0) == "「" else "”",
+             "「」 → “”"),
+        rule("empty_white_corner", r"『[\s\u3000]*』", "", "empty 『』 removed"),
+        rule("white_corner_quotes", r"『|』", lambda m: "“" if m.group(0) == "『" else "”",
+             "『』 → “”"),
+        rule("empty_book_title", r"《[\s\u3000]*》", "", "empty 《》 removed"),
+        rule("empty_brackets", _EMPTY_BRACKETS.pattern, "",
+             "() and （） holding only punctuation or spaces removed", repeat=True),
+        rule("normalize_whitespace", r"[\s\u3000\u200b\ufeff\x00-\x08\x0e-\x1f\x7f]+", " ",
+             "runs of whitespace and control characters → one space (documents become one line)"),
+    ]
+
+
+BUILTIN_RULES: tuple[Rule, ...] = tuple(_build_builtin_rules())
+
+
+def load_rules(rules_file: str | Path | None = None) -> list[Rule]:
+    """The built-in table, with the rules of ``rules_file`` (YAML) inserted where they ask."""
+    rules = list(BUILTIN_RULES)
+    if not rules_file:
+        return rules
+    path = Path(rules_file)
+    try:
+        entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    except FileNotFoundError:
+        raise ValueError(f"{path}: rules file not found") from None
+    except yaml.YAMLError as err:
+        raise ValueError(f"{path}: not valid YAML ({err})") from None
+    if not isinstance(entries, list):
+        raise ValueError(f"{path}: expected a list of rules")
+    for i, entry in enumerate(entries, start=1):
+        if not isinstance(entry, dict) or "name" not in entry or "pattern" not in entry:
+            raise ValueError(f"{path}: rule {i}: needs at least 'name' and 'pattern'")
+        try:
+            pattern = re.compile(str(entry["pattern"]), re.M)
+        except re.error as err:
+            raise ValueError(f"{path}: rule {i} ({entry['name']}): bad pattern: {err}") from None
+        new = Rule(str(entry["name"]), pattern, str(entry.get("replace", "")),
+                   str(entry.get("description", "user rule")), bool(entry.get("repeat", False)))
+        anchor = entry.get("before", "normalize_whitespace")
+        names = [r.name for r in rules]
+        if anchor not in names:
+            raise ValueError(f"{path}: rule {i} ({new.name}): no rule named {anchor!r} to go before")
+        rules.insert(names.index(anchor), new)
+    return rules
+
+
+def clean_text(text: str, rules: Iterable[Rule] = BUILTIN_RULES,
+               hits: Counter[str] | None = None) -> str:
+    """Apply the rules in order; ``hits`` (if given) counts substitutions per rule."""
+    for r in rules:
+        text, n = r.apply(text)
+        if n and hits is not None:
+            hits[r.name] += n
+    return text.strip()
+
+
+def clean_records(records: Iterable[Record], stats: StageStats, rules: list[Rule] | None = None,
+                  rejects: RejectLog | None = None, source: str = "-",
+                  keep_empty: bool = False) -> Iterator[Record]:
+    """Clean a stream of documents; documents left empty are dropped, counted and logged."""
+    rules = rules if rules is not None else list(BUILTIN_RULES)
+    for rec in records:
+        stats.count_in(rec.text)
+        cleaned = clean_text(rec.text, rules, stats.counters)
+        if not cleaned and not keep_empty:
+            stats.rejected["empty_after_cleaning"] += 1
+            if rejects is not None:
+                rejects.add(source, rec.lineno, "empty_after_cleaning")
+            continue
+        stats.count_out(cleaned)
+        yield rec.with_text(cleaned)
+
+
+def describe_rules(rules: Iterable[Rule] = BUILTIN_RULES) -> list[tuple[str, str]]:
+    return [(r.name, r.description) for r in rules]

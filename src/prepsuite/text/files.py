@@ -1,0 +1,62 @@
+"""File in, file out: the text stages as the CLI and the workflow run them.
+
+Each function streams ``input`` to ``output`` (``-`` for stdin/stdout) in the same format
+(plain text or JSON lines), writes the output atomically, and returns the stage's counters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from ..stats import StageStats
+from ..textio import DecodeCounter, Record, RejectLog, atomic_output, detect_format, format_record, read_records
+from .clean import clean_records, load_rules
+from .convert import convert_records, make_converter
+from .segment import segment_records
+
+Transform = Callable[[Iterable[Record], StageStats], Iterator[Record]]
+
+
+def run_stage(stage: str, input: str, output: str, transform: Transform, fmt: str = "auto",
+              rejects: RejectLog | None = None) -> StageStats:
+    in_fmt = detect_format(input, fmt)
+    out_fmt = detect_format(output, fmt) if output != "-" else in_fmt
+    if in_fmt != out_fmt:
+        raise ValueError(f"{input} is {in_fmt} but {output} is {out_fmt}; use the same format")
+    stats = StageStats(stage).start()
+    decode = DecodeCounter()
+    with atomic_output(output) as out:
+        for rec in transform(read_records(input, in_fmt, decode), stats):
+            out.write(format_record(rec, out_fmt))
+            out.write("\n")
+    if decode.invalid_bytes:
+        stats.counters["invalid_utf8_bytes_dropped"] += decode.invalid_bytes
+        stats.counters["lines_with_invalid_utf8"] += decode.lines_with_invalid_bytes
+    if rejects is not None:
+        rejects.write()
+    return stats.stop()
+
+
+def clean_file(input: str, output: str, rules_file: str | Path | None = None, fmt: str = "auto",
+               rejects_path: str | None = None, keep_empty: bool = False) -> StageStats:
+    rules = load_rules(rules_file)
+    rejects = RejectLog(rejects_path)
+    source = "<stdin>" if input == "-" else str(input)
+    return run_stage(
+        "clean", input, output,
+        lambda recs, st: clean_records(recs, st, rules, rejects, source, keep_empty),
+        fmt, rejects,
+    )
+
+
+def convert_file(input: str, output: str, config: str = "t2s", fmt: str = "auto") -> StageStats:
+    make_converter(config)  # refuse an unknown config before any output is started
+    return run_stage("convert", input, output,
+                     lambda recs, st: convert_records(recs, st, config), fmt)
+
+
+def segment_file(input: str, output: str, hmm: bool = True, user_dict: str | Path | None = None,
+                 fmt: str = "auto") -> StageStats:
+    return run_stage("segment", input, output,
+                     lambda recs, st: segment_records(recs, st, hmm, user_dict), fmt)

@@ -1,0 +1,48 @@
+"""The gather step: chunks back into one corpus, in dump order, and their stats into one file.
+
+Chunks are merged on the page id (dumps are sorted by it), so the corpus is the same bytes
+whatever the chunk count or the order in which the chunk jobs finished.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from ..stats import StageStats, merge_stats_files
+from ..textio import InputError, atomic_output, write_json
+
+
+def _docs(path: Path) -> Iterator[tuple[int, str]]:
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            try:
+                doc = json.loads(line)
+                yield int(doc["id"]), doc["text"]
+            except (ValueError, KeyError, TypeError):
+                raise InputError(f"{path}: line {lineno}: not a document line (id, text)") from None
+
+
+def gather_corpus(chunks: list[str | Path], output: str | Path,
+                  stats_files: list[str | Path] = (), stats_output: str | Path | None = None,
+                  extra: dict | None = None) -> StageStats:
+    """Merge segmented chunks into ``output``, one document per line; sum the stats files."""
+    stats = StageStats("gather").start()
+    with atomic_output(output) as out:
+        for _, text in heapq.merge(*(_docs(Path(c)) for c in chunks), key=lambda d: d[0]):
+            stats.count_in(text)
+            if not text:
+                stats.rejected["empty_after_segmentation"] += 1
+                continue
+            out.write(text + "\n")
+            stats.count_out(text)
+    stats.stop()
+    if stats_output is not None:
+        merged = merge_stats_files(list(stats_files))
+        merged["gather"] = stats
+        report = {"stages": {name: s.to_dict() for name, s in merged.items()}}
+        report.update(extra or {})
+        write_json(stats_output, report)
+    return stats

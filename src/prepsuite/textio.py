@@ -1,0 +1,181 @@
+"""Reading and writing the line formats every text stage shares.
+
+A stage sees documents as :class:`Record` objects whatever the file looks like, so plain text
+(one document per line, the way ``opencc`` and ``python -m jieba`` are used on any file) and JSON
+lines (the ``text`` field, other fields carried through untouched) take the same code path.
+Outputs are written to a temporary file beside the target and renamed into place only when the
+stage finished, so an interrupted run never leaves a truncated file that looks complete.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+STDIO = "-"
+
+
+class InputError(ValueError):
+    """Bad input: the message names the file and the line or byte offset."""
+
+
+@dataclass
+class Record:
+    """One document: its text, where it came from, and (for JSON lines) the other fields."""
+
+    text: str
+    lineno: int
+    fields: dict[str, Any] | None = None
+
+    def with_text(self, text: str) -> "Record":
+        return Record(text, self.lineno, self.fields)
+
+
+@dataclass
+class DecodeCounter:
+    """Counts the bytes dropped while decoding, which ``iconv -c`` used to drop silently."""
+
+    invalid_bytes: int = 0
+    lines_with_invalid_bytes: int = 0
+
+
+def detect_format(path: str, fmt: str = "auto") -> str:
+    """``jsonl`` for ``*.jsonl`` paths, otherwise ``text``; an explicit choice wins."""
+    if fmt != "auto":
+        if fmt not in ("text", "jsonl"):
+            raise ValueError(f"unknown format {fmt!r}; choose text, jsonl or auto")
+        return fmt
+    return "jsonl" if str(path).endswith(".jsonl") else "text"
+
+
+def _decode(raw: bytes, counter: DecodeCounter) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        dropped = 0
+
+        def drop(err: UnicodeDecodeError) -> tuple[str, int]:
+            nonlocal dropped
+            dropped += err.end - err.start
+            return "", err.end
+
+        codecs.register_error("prepsuite-drop", drop)
+        text = raw.decode("utf-8", errors="prepsuite-drop")
+        counter.invalid_bytes += dropped
+        counter.lines_with_invalid_bytes += 1
+        return text
+
+
+@contextmanager
+def open_binary_input(path: str) -> Iterator[IO[bytes]]:
+    if path == STDIO:
+        yield sys.stdin.buffer
+        return
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{path}: no such file")
+    with open(p, "rb") as fh:
+        yield fh
+
+
+def read_records(
+    path: str, fmt: str = "auto", counter: DecodeCounter | None = None
+) -> Iterator[Record]:
+    """Stream documents from ``path`` (``-`` for stdin).
+
+    Invalid UTF-8 bytes are dropped and counted in ``counter``; a JSON line that does not parse,
+    or has no string ``text`` field, is an :class:`InputError` naming the file and line, because
+    guessing would silently lose a document.
+    """
+    fmt = detect_format(path, fmt)
+    counter = counter if counter is not None else DecodeCounter()
+    name = "<stdin>" if path == STDIO else path
+    with open_binary_input(path) as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            line = _decode(raw, counter)
+            if line.endswith("\n"):
+                line = line[:-1]
+                if line.endswith("\r"):
+                    line = line[:-1]
+            if fmt == "text":
+                yield Record(line, lineno)
+                continue
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise InputError(f"{name}: line {lineno}: not valid JSON ({err.msg})") from None
+            if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+                raise InputError(f"{name}: line {lineno}: JSON line has no string 'text' field")
+            yield Record(obj["text"], lineno, obj)
+
+
+def format_record(record: Record, fmt: str) -> str:
+    """The output line for ``record`` (without the newline)."""
+    if fmt == "jsonl":
+        obj = dict(record.fields or {})
+        obj["text"] = record.text
+        return json.dumps(obj, ensure_ascii=False)
+    return record.text
+
+
+@contextmanager
+def atomic_output(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO[Any]]:
+    """A file that appears at ``path`` only if the block finishes without an exception.
+
+    ``-`` writes to stdout instead (streaming to a pipe cannot be atomic, and need not be).
+    """
+    if str(path) == STDIO:
+        yield sys.stdout.buffer if "b" in mode else sys.stdout
+        sys.stdout.flush()
+        return
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        kwargs: dict[str, Any] = {} if "b" in mode else {"encoding": "utf-8", "newline": "\n"}
+        with os.fdopen(fd, mode, **kwargs) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def write_json(path: str | os.PathLike[str], obj: Any) -> None:
+    with atomic_output(path) as fh:
+        json.dump(obj, fh, ensure_ascii=False, indent=2, sort_keys=True)
+        fh.write("\n")
+
+
+@dataclass
+class RejectLog:
+    """Records rejected documents (file, line, reason) so that dropping never loses track."""
+
+    path: str | None
+    rows: list[tuple[str, int, str]] = field(default_factory=list)
+
+    def add(self, source: str, lineno: int, reason: str) -> None:
+        self.rows.append((source, lineno, reason))
+
+    def write(self) -> None:
+        if self.path is None:
+            return
+        with atomic_output(self.path) as fh:
+            fh.write("source\tline\treason\n")
+            for source, lineno, reason in self.rows:
+                fh.write(f"{source}\t{lineno}\t{reason}\n")
