@@ -1,0 +1,19 @@
+# prepsuite workflows. Targets: `corpus` (the default).
+# Run `snakemake -j8 corpus`; override settings with `--config key=value`
+# (e.g. `--config dump=zhwiki-latest-pages-articles.xml.bz2 chunks=32`).
+from snakemake.utils import min_version
+
+min_version("8.0")
+
+
+configfile: "pipelines/config.yaml"
+
+
+include: "pipelines/common.smk"
+include: "pipelines/corpus.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        rules.corpus.output,

@@ -1,0 +1,103 @@
+# The text corpus: dump → extract → (per chunk) clean → convert → segment → gather.
+# Logs in results/logs/<rule>/, benchmarks in results/benchmarks/<rule>/.
+
+
+rule extract:
+    input:
+        DUMP,
+    output:
+        chunks=scatter.split("results/extract/chunk-{scatteritem}.jsonl"),
+        stats="results/stats/extract.json",
+    log:
+        "results/logs/extract/extract.log",
+    benchmark:
+        "results/benchmarks/extract/extract.tsv"
+    threads: 8
+    params:
+        engine=config["extract"]["engine"],
+    shell:
+        "{PREP} extract {input:q} results/extract --chunks {CHUNKS} --engine {params.engine}"
+        " --processes {threads} --name-template 'chunk-{{number}}-of-{{total}}.jsonl'"
+        " --stats {output.stats:q} 2> {log:q}"
+
+
+rule clean:
+    input:
+        "results/extract/chunk-{scatteritem}.jsonl",
+    output:
+        chunk="results/clean/chunk-{scatteritem}.jsonl",
+        stats="results/stats/clean/{scatteritem}.json",
+        rejects="results/rejects/clean/{scatteritem}.tsv",
+    log:
+        "results/logs/clean/{scatteritem}.log",
+    benchmark:
+        "results/benchmarks/clean/{scatteritem}.tsv"
+    params:
+        rules=opt("--rules", config["clean"].get("rules_file")),
+    shell:
+        "{PREP} clean {input:q} {output.chunk:q} {params.rules} --rejects {output.rejects:q}"
+        " --stats {output.stats:q} 2> {log:q}"
+
+
+rule convert:
+    input:
+        "results/clean/chunk-{scatteritem}.jsonl",
+    output:
+        chunk="results/convert/chunk-{scatteritem}.jsonl",
+        stats="results/stats/convert/{scatteritem}.json",
+    log:
+        "results/logs/convert/{scatteritem}.log",
+    benchmark:
+        "results/benchmarks/convert/{scatteritem}.tsv"
+    params:
+        config=config["convert"]["config"],
+    shell:
+        "{PREP} convert {input:q} {output.chunk:q} --config {params.config}"
+        " --stats {output.stats:q} 2> {log:q}"
+
+
+rule segment:
+    input:
+        "results/convert/chunk-{scatteritem}.jsonl",
+    output:
+        chunk="results/segment/chunk-{scatteritem}.jsonl",
+        stats="results/stats/segment/{scatteritem}.json",
+    log:
+        "results/logs/segment/{scatteritem}.log",
+    benchmark:
+        "results/benchmarks/segment/{scatteritem}.tsv"
+    params:
+        hmm="--hmm" if config["segment"]["hmm"] else "--no-hmm",
+        user_dict=opt("--user-dict", config["segment"].get("user_dict")),
+    shell:
+        "{PREP} segment {input:q} {output.chunk:q} {params.hmm} {params.user_dict}"
+        " --stats {output.stats:q} 2> {log:q}"
+
+
+rule corpus:
+    input:
+        chunks=gather.split("results/segment/chunk-{scatteritem}.jsonl"),
+        stats=["results/stats/extract.json"]
+        + gather.split("results/stats/clean/{scatteritem}.json")
+        + gather.split("results/stats/convert/{scatteritem}.json")
+        + gather.split("results/stats/segment/{scatteritem}.json"),
+    output:
+        corpus="results/corpus/corpus.txt",
+        stats="results/corpus/stats.json",
+    log:
+        "results/logs/corpus/corpus.log",
+    benchmark:
+        "results/benchmarks/corpus/corpus.tsv"
+    params:
+        stats=lambda wildcards, input: " ".join(f"--stats-file {shlex.quote(p)}" for p in input.stats),
+        settings=shlex.quote(
+            json.dumps(
+                {k: config[k] for k in ("chunks", "extract", "clean", "convert", "segment")}
+                | {"dump": DUMP},
+                ensure_ascii=False,
+                sort_keys=True,
+            )
+        ),
+    shell:
+        "{PREP} gather {input.chunks:q} -o {output.corpus:q} {params.stats}"
+        " --stats-output {output.stats:q} --config-json {params.settings} 2> {log:q}"
