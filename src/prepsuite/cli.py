@@ -200,6 +200,10 @@ def rules(
         typer.echo(f"{i:2d}. {name:22s} {description}")
 
 
+# --- commands of the other subsystems (each module adds its commands to `app`) ----------------
+# (one line per subsystem below)
+
+
 def main() -> None:
     app()
 
