@@ -114,9 +114,18 @@ def open_dump(path: str | os.PathLike[str], stack: ExitStack) -> tuple[IO[bytes]
     try:
         head = stream.peek(512)[:512] if hasattr(stream, "peek") else b""
     except (OSError, EOFError) as err:
-        raise InputError(f"{p}: byte {raw.tell()}: cannot decompress ({err})") from None
+        raise _decompress_error(p, raw.tell(), err) from None
     _sniff(p, head)
     return stream, raw.tell
+
+
+def _decompress_error(path: Path, offset: int, err: BaseException) -> InputError:
+    if isinstance(err, EOFError):
+        return InputError(
+            f"{path}: byte {offset}: truncated bz2 stream (the file ends before the end of the "
+            "compressed data; download it again)"
+        )
+    return InputError(f"{path}: byte {offset}: cannot decompress ({err})")
 
 
 def _local(tag: str) -> str:
@@ -159,13 +168,8 @@ def iter_pages(path: str | os.PathLike[str], stats: StageStats | None = None,
                     if progress is not None:
                         progress(offset())
                     yield page
-        except EOFError:
-            raise InputError(
-                f"{p}: byte {offset()}: truncated bz2 stream (the file ends before the end of "
-                "the compressed data; download it again)"
-            ) from None
-        except OSError as err:
-            raise InputError(f"{p}: byte {offset()}: cannot decompress ({err})") from None
+        except (EOFError, OSError) as err:
+            raise _decompress_error(p, offset(), err) from None
         except ET.ParseError as err:
             line, col = err.position
             what = "truncated XML" if "no element found" in str(err) else "malformed XML"

@@ -1,0 +1,147 @@
+"""Golden tests: one per cleaning rule, and every form of -{…}- conversion markup."""
+
+from collections import Counter
+
+import pytest
+
+from prepsuite.stats import StageStats
+from prepsuite.text.clean import BUILTIN_RULES, clean_records, clean_text, load_rules, resolve_conversion
+from prepsuite.textio import Record
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        # language conversion markup: the simplified-side variant is kept, never the span deleted
+        ("-{zh-hans:计算机;zh-hant:電腦}-科学", "计算机科学"),
+        ("-{zh-hant:電腦;zh-hans:计算机}-", "计算机"),
+        ("-{zh-cn:软件;zh-tw:軟體}-", "软件"),
+        ("-{zh-tw:計程車;zh-cn:出租车;zh-hk:的士}-", "出租车"),
+        ("-{zh-hant:公車;zh-sg:巴士;}-", "巴士"),
+        ("-{zh-tw:捷運;zh-my:地铁}-", "地铁"),
+        ("-{zh-tw:捷運;zh-hk:港鐵}-", "捷運"),  # no simplified variant: the first one
+        ("-{zh-hans:世界遗产;zh-hant:世界遺產;}-名录", "世界遗产名录"),
+        ("时称-{于}-大都", "时称于大都"),
+        ("-{R|繁體字}-", "繁體字"),
+        ("-{A|zh-hans:人工智能;zh-tw:人工智慧}-研究", "人工智能研究"),
+        ("诗人-{H|zh-hans:诗人;zh-hant:詩人;}-", "诗人"),
+        ("-{T|zh-hans:计算机;zh-hant:電腦}-标题", "标题"),
+        ("a-{D|zh-hans:x;zh-hant:y}-b", "ab"),
+        ("-{zh-hans:-{内层}-;zh-hant:外層}-", "内层"),
+        ("比例-{1;2}-", "比例1;2"),
+    ],
+)
+def test_language_conversion_markup_is_resolved(raw, expected):
+    assert clean_text(raw) == expected
+
+
+def test_resolve_conversion_prefers_hans_then_cn_then_sg_my():
+    assert resolve_conversion("zh-tw:a;zh-my:b;zh-sg:c;zh-cn:d;zh-hans:e") == "e"
+    assert resolve_conversion("zh-tw:a;zh-my:b;zh-sg:c;zh-cn:d") == "d"
+    assert resolve_conversion("zh-tw:a;zh-my:b;zh-sg:c") == "c"
+    assert resolve_conversion("zh-tw:a;zh-my:b") == "b"
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("北京（）是首都", "北京是首都"),
+        ("北京()是首都", "北京是首都"),
+        ("北京（，）是首都", "北京是首都"),
+        ("北京（ ； ）是首都", "北京是首都"),
+        ("北京(、)是首都", "北京是首都"),
+        ("北京（（））是首都", "北京是首都"),
+        ("北京（首都）", "北京（首都）"),
+        ("见《》一书", "见一书"),
+        ("见《论语》一书", "见《论语》一书"),
+        ("简称「京」", "简称“京”"),
+        ("代表作『将进酒』", "代表作“将进酒”"),
+        ("空『』引号", "空引号"),
+        ("「」", ""),
+    ],
+)
+def test_brackets_and_quotes(raw, expected):
+    assert clean_text(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ('<doc id="1" url="u" title="北京">\n北京\n</doc>', "北京"),
+        ("[[中华人民共和国]]的首都", "中华人民共和国的首都"),
+        ("[[故宫|紫禁城]]", "紫禁城"),
+        ("[[北京|]]", "北京"),
+        ("{{Infobox city|name=北京}}北京", "北京"),
+        ("{{外层|{{内层}}}}正文", "正文"),
+        ("'''北京'''是''首都''", "北京是首都"),
+        ("首都<ref>北京概况</ref>。", "首都。"),
+        ('首都<ref name="a" />。', "首都。"),
+        ("首都&lt;ref&gt;来源&lt;/ref&gt;。", "首都。"),
+        ("A&amp;B&nbsp;C&#x4E2D;&#25991;", "A&B C中文"),
+        ("H<sub>2</sub>O<br/>水", "H2O水"),
+        ("正文<!-- 注释 -->继续", "正文继续"),
+        ("{| class=wikitable\n|-\n| 2020 || 人口\n|}\n正文", "| 2020 || 人口 正文"),
+        ("残留]]与[[和}}与{{", "残留与和与"),
+        ("  多个   空格\t和\n换行　全角  ", "多个 空格 和 换行 全角"),
+    ],
+)
+def test_wiki_markup_and_whitespace(raw, expected):
+    assert clean_text(raw) == expected
+
+
+def test_every_builtin_rule_has_a_name_and_description():
+    names = [r.name for r in BUILTIN_RULES]
+    assert len(names) == len(set(names))
+    assert names[-1] == "normalize_whitespace"
+    assert all(r.description for r in BUILTIN_RULES)
+
+
+def test_rule_hits_are_counted():
+    hits: Counter[str] = Counter()
+    clean_text("「-{zh-hans:甲;zh-hant:乙}-」（）", hits=hits)
+    assert hits["lang_conversion"] == 1
+    assert hits["corner_quotes"] == 2
+    assert hits["empty_brackets"] == 1
+
+
+def test_documents_left_empty_are_dropped_counted_and_logged():
+    stats = StageStats("clean")
+    from prepsuite.textio import RejectLog
+
+    rejects = RejectLog(None)
+    recs = [Record("正文", 1), Record("{{Coord|1|2}}（）", 2), Record("又一篇", 3)]
+    out = list(clean_records(recs, stats, rejects=rejects, source="in.txt"))
+    assert [r.text for r in out] == ["正文", "又一篇"]
+    assert stats.rejected["empty_after_cleaning"] == 1
+    assert rejects.rows == [("in.txt", 2, "empty_after_cleaning")]
+
+
+def test_user_rules_from_yaml_run_before_whitespace_normalisation(tmp_path):
+    rules_file = tmp_path / "rules.yaml"
+    rules_file.write_text(
+        "- name: drop_coords\n  pattern: '坐标：[0-9.]+'\n  replace: ''\n"
+        "- name: shout\n  pattern: 'x'\n  replace: 'X'\n  before: links\n",
+        encoding="utf-8",
+    )
+    rules = load_rules(rules_file)
+    names = [r.name for r in rules]
+    assert names.index("drop_coords") == names.index("normalize_whitespace") - 1
+    assert names.index("shout") == names.index("links") - 1
+    assert clean_text("北京 坐标：39.9  首都 x", rules) == "北京 首都 X"
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("- name: a\n", "needs at least 'name' and 'pattern'"),
+        ("- name: a\n  pattern: '('\n", "bad pattern"),
+        ("- name: a\n  pattern: 'b'\n  before: nosuchrule\n", "no rule named 'nosuchrule'"),
+        ("name: a\n", "expected a list"),
+    ],
+)
+def test_bad_rules_files_are_refused_with_the_file_named(tmp_path, content, message):
+    rules_file = tmp_path / "rules.yaml"
+    rules_file.write_text(content, encoding="utf-8")
+    with pytest.raises(ValueError, match=message) as err:
+        load_rules(rules_file)
+    assert str(rules_file) in str(err.value)

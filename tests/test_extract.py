@@ -1,0 +1,124 @@
+"""Extraction from MediaWiki dumps: what is kept, how it is chunked, how bad dumps fail."""
+
+import bz2
+import json
+from pathlib import Path
+
+import pytest
+
+from prepsuite.text.extract import chunk_paths, extract_dump, iter_pages
+from prepsuite.text.sample import ARTICLES, SPECIAL_PAGES, build_dump
+from prepsuite.textio import InputError
+
+
+def read_chunks(paths):
+    return [[json.loads(line) for line in Path(p).read_text(encoding="utf-8").splitlines()] for p in paths]
+
+
+def test_bundled_sample_is_what_the_generator_writes(sample_dump, tmp_path):
+    fresh = build_dump(tmp_path / "fresh.xml.bz2")
+    assert bz2.decompress(fresh.read_bytes()) == bz2.decompress(sample_dump.read_bytes())
+
+
+def test_sample_has_the_promised_shape(sample_dump):
+    pages = list(iter_pages(sample_dump))
+    assert len(pages) >= 50
+    assert sum(p.redirect for p in pages) >= 3
+    assert {p.ns for p in pages} >= {0, 1, 2, 4, 6, 10, 14}
+    text = "".join(p.text for p in pages)
+    for marker in ("-{zh-hans:", "-{zh-cn:", "-{zh-sg:", "-{zh-my:", "-{R|", "-{H|", "-{T|", "-{A|",
+                   "「", "『", "（）", "《》", "<ref", "{{", "[[", "{|", "'''"):
+        assert marker in text, marker
+
+
+def test_articles_only_round_robin_into_chunks(sample_dump, tmp_path):
+    outputs = chunk_paths(tmp_path, 3)
+    stats = extract_dump(sample_dump, outputs, processes=2)
+    chunks = read_chunks(outputs)
+    assert [len(c) for c in chunks] == [16, 16, 16]
+    ids = [doc["id"] for chunk in chunks for doc in chunk]
+    titles = {doc["title"] for chunk in chunks for doc in chunk}
+    assert titles == {a.title for a in ARTICLES}
+    assert not titles & {p.title for p in SPECIAL_PAGES}
+    # article k goes to chunk k % 3, in dump order
+    order = sorted(ids)
+    assert [d["id"] for d in chunks[1]] == order[1::3]
+    assert stats.docs_out == 48
+    assert stats.counters["skipped_redirect"] == 5
+    assert stats.counters["skipped_namespace"] == 7
+    doc = next(d for c in chunks for d in c if d["title"] == "北京市")
+    assert doc["text"].startswith("北京市，簡稱「京」")
+    assert "[[" not in doc["text"] and "<ref" not in doc["text"]
+
+
+def test_extraction_is_byte_identical_whatever_the_process_count(sample_dump, tmp_path):
+    one = chunk_paths(tmp_path / "one", 4)
+    two = chunk_paths(tmp_path / "two", 4)
+    extract_dump(sample_dump, one, processes=1)
+    extract_dump(sample_dump, two, processes=2)
+    assert [p.read_bytes() for p in one] == [p.read_bytes() for p in two]
+
+
+def test_gensim_engine_keeps_long_chinese_runs(sample_dump, tmp_path):
+    outputs = chunk_paths(tmp_path, 2)
+    extract_dump(sample_dump, outputs, engine="gensim", processes=1)
+    docs = [d for c in read_chunks(outputs) for d in c]
+    # WikiCorpus itself drops articles with no text at all (the template-only page)
+    assert {d["title"] for d in docs} == {a.title for a in ARTICLES} - {"地圖模板測試"}
+    beijing = next(d for d in docs if d["title"] == "北京市")
+    # gensim's own tokenizer would drop this run: it is far longer than 15 characters
+    assert "有三千多年建城史和八百多年建都史" in beijing["text"]
+
+
+def test_plain_xml_dumps_work_too(tmp_path):
+    xml = build_dump(tmp_path / "dump.xml")
+    outputs = chunk_paths(tmp_path / "out", 1)
+    assert extract_dump(xml, outputs, processes=1).docs_out == 48
+
+
+# --- bad input: one clear error, and no chunk left behind ---------------------------------------
+
+def assert_refused(dump, tmp_path, match):
+    outputs = chunk_paths(tmp_path / "out", 2)
+    with pytest.raises(InputError, match=match) as err:
+        extract_dump(dump, outputs, processes=1)
+    assert str(dump) in str(err.value)
+    assert not any(p.exists() for p in outputs)
+    assert not list((tmp_path / "out").glob("*")) if (tmp_path / "out").exists() else True
+
+
+def test_missing_dump(tmp_path):
+    assert_refused(tmp_path / "nope.xml.bz2", tmp_path, "dump not found")
+
+
+def test_truncated_bz2(sample_dump, tmp_path):
+    big = build_dump(tmp_path / "big.xml.bz2", repeat=20)
+    cut = tmp_path / "cut.xml.bz2"
+    cut.write_bytes(big.read_bytes()[: big.stat().st_size // 2])
+    assert_refused(cut, tmp_path, r"byte \d+: truncated bz2 stream")
+
+
+def test_not_a_mediawiki_dump(tmp_path):
+    bogus = tmp_path / "feed.xml"
+    bogus.write_text('<?xml version="1.0"?>\n<rss><channel/></rss>\n', encoding="utf-8")
+    assert_refused(bogus, tmp_path, "not a MediaWiki XML export")
+
+
+def test_not_bzip2_at_all(tmp_path):
+    bogus = tmp_path / "dump.xml.bz2"
+    bogus.write_text("<mediawiki></mediawiki>", encoding="utf-8")
+    assert_refused(bogus, tmp_path, "not a bzip2 file")
+
+
+def test_utf16_dump(tmp_path):
+    xml = build_dump(tmp_path / "dump.xml").read_text(encoding="utf-8")
+    utf16 = tmp_path / "utf16.xml"
+    utf16.write_bytes(xml.encode("utf-16"))
+    assert_refused(utf16, tmp_path, "UTF-16")
+
+
+def test_truncated_plain_xml_names_the_line(tmp_path):
+    xml = build_dump(tmp_path / "dump.xml").read_text(encoding="utf-8")
+    cut = tmp_path / "cut.xml"
+    cut.write_text(xml[: len(xml) // 2], encoding="utf-8")
+    assert_refused(cut, tmp_path, r"line \d+, column \d+: truncated XML")
