@@ -1,0 +1,344 @@
+"""Corpus pipeline vs. the blog chain, on the same dump, in one process tree.
+
+The baseline is the recipe most people follow to turn a Chinese Wikipedia dump into a corpus:
+four separate, sequential commands —
+
+1. ``python -m wikiextractor.WikiExtractor -b 2048M -o extracted DUMP``
+2. ``python benchmarks/blog_clean.py extracted/*/wiki_* -o cleaned.txt`` (the regex script)
+3. ``opencc -c t2s.json -i cleaned.txt -o simplified.txt`` (OpenCC's C++ command-line tool)
+4. ``python -m jieba -d " " simplified.txt > segmented.txt``
+
+— against ``snakemake -jJ corpus`` with this repository's Snakefile, once per chunk count asked
+for. The dump is built from the bundled sample (``build_dump(repeat=N)``, N chosen so the XML is
+at least ``--mb`` MB uncompressed) in a temporary directory under /tmp. Every figure is seconds
+of wall time and MB/s *of XML* (uncompressed dump bytes / seconds), so stages are comparable with
+each other and with the end-to-end run. Pipeline stages are reported from Snakemake's benchmark
+files (``s``: wall time of each job, process start-up included) summed over the chunk jobs, the
+stage's window (first job start to last job end, from the benchmark files' times), and the
+in-process seconds from ``results/corpus/stats.json`` (the difference is per-job start-up).
+
+Run it alone on the machine (``flock /tmp/prepsuite-heavy.lock python benchmarks/corpus.py``);
+``--help`` lists the options. Needs the ``opencc`` command (Debian/Ubuntu: ``apt-get install -y
+opencc``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import bz2
+import hashlib
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from prepsuite.text.sample import build_dump, iter_dump_xml
+
+REPO = Path(__file__).resolve().parents[1]
+BLOG_CLEAN = REPO / "benchmarks" / "blog_clean.py"
+BIN = Path(sys.executable).parent
+PIPELINE_STAGES = ("extract", "clean", "convert", "segment", "corpus")
+STAGE_LABEL = {"corpus": "gather"}
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+# --- the dump ----------------------------------------------------------------------------------
+
+def xml_size(repeat: int) -> int:
+    return sum(len(piece.encode("utf-8")) for piece in iter_dump_xml(repeat))
+
+
+def choose_repeat(min_bytes: int) -> int:
+    """Smallest-ish ``repeat`` whose uncompressed XML is at least ``min_bytes``."""
+    repeat = max(1, -(-min_bytes // xml_size(1)))
+    while xml_size(repeat) < min_bytes:
+        repeat += max(1, repeat // 100)
+    return repeat
+
+
+def measured_xml_bytes(dump: Path) -> int:
+    """Uncompressed size of the dump as written (decompressed again, not estimated)."""
+    total = 0
+    with bz2.open(dump, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            total += len(chunk)
+    return total
+
+
+# --- running and timing commands ---------------------------------------------------------------
+
+@dataclass
+class Step:
+    name: str
+    command: list[str]
+    seconds: float = 0.0
+    cpu_seconds: float = 0.0
+
+
+def _children_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def run_step(step: Step, cwd: Path, log: Path, stdout: Path | None = None) -> Step:
+    """Run one command to completion; wall and CPU seconds (its whole process tree) recorded."""
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    with open(log, "wb") as err, open(stdout or os.devnull, "wb") as out:
+        cpu0 = _children_cpu()
+        t0 = time.perf_counter()
+        proc = subprocess.run(step.command, cwd=cwd, stdout=out, stderr=err, env=env)
+        step.seconds = time.perf_counter() - t0
+        step.cpu_seconds = _children_cpu() - cpu0
+    if proc.returncode != 0:
+        tail = log.read_text(encoding="utf-8", errors="replace")[-3000:]
+        raise SystemExit(
+            f"corpus benchmark: step {step.name!r} failed with exit status {proc.returncode}\n"
+            f"  command: {' '.join(step.command)}\n  cwd: {cwd}\n  log: {log}\n{tail}"
+        )
+    return step
+
+
+def check_opencc() -> str:
+    """Path of OpenCC's C++ command-line tool, or exit explaining how to install it."""
+    path = shutil.which("opencc")
+    how = (
+        "the blog chain needs OpenCC's own C++ command-line tool `opencc`.\n"
+        "  Debian/Ubuntu: sudo apt-get install -y opencc   (installs /usr/bin/opencc)\n"
+        "  macOS: brew install opencc\n"
+        "Do not pip-install the `opencc` package into the project's environment: it clashes with\n"
+        "opencc-python-reimplemented, which `prep convert` uses."
+    )
+    if path is None:
+        raise SystemExit(f"corpus benchmark: `opencc` is not on PATH; {how}")
+    probe = subprocess.run([path, "--version"], capture_output=True, text=True)
+    if "Open Chinese Convert" not in probe.stdout + probe.stderr:
+        raise SystemExit(f"corpus benchmark: {path} is not OpenCC's command-line tool; {how}")
+    return path
+
+
+def warm_up() -> None:
+    """Build jieba's dictionary cache once, outside the timings (both sides reuse it)."""
+    subprocess.run([sys.executable, "-c", "import jieba; jieba.initialize()"],
+                   check=True, capture_output=True)
+
+
+# --- the blog chain ----------------------------------------------------------------------------
+
+@dataclass
+class Result:
+    name: str
+    seconds: float = 0.0
+    cpu_seconds: float = 0.0
+    stages: list[dict] = field(default_factory=list)
+    output: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)
+
+
+def text_figures(path: Path) -> dict:
+    lines = chars = cjk = 0
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                lines += 1
+                chars += sum(1 for c in line if not c.isspace())
+                cjk += len(_CJK.findall(line))
+    return {"lines": lines, "non_space_chars": chars, "cjk_chars": cjk,
+            "bytes": path.stat().st_size}
+
+
+def run_blog(dump: Path, work: Path, opencc: str) -> Result:
+    work.mkdir(parents=True)
+    py = sys.executable
+    steps = [
+        Step("extract", [py, "-m", "wikiextractor.WikiExtractor", "-b", "2048M",
+                         "-o", "extracted", str(dump)]),
+        Step("regex", []),  # the inputs are known once extraction is done
+        Step("opencc", [opencc, "-c", "t2s.json", "-i", "cleaned.txt", "-o", "simplified.txt"]),
+        Step("jieba", [py, "-m", "jieba", "-d", " ", "simplified.txt"]),
+    ]
+    result = Result("blog chain")
+    t0 = time.perf_counter()
+    for step in steps:
+        if step.name == "regex":
+            files = sorted(str(p.relative_to(work)) for p in (work / "extracted").rglob("wiki_*"))
+            step.command = [py, str(BLOG_CLEAN), *files, "-o", "cleaned.txt"]
+        stdout = work / "segmented.txt" if step.name == "jieba" else None
+        run_step(step, work, work / f"{step.name}.log", stdout)
+        result.cpu_seconds += step.cpu_seconds
+        result.stages.append({"stage": step.name, "seconds": step.seconds,
+                              "cpu_seconds": step.cpu_seconds, "command": step.command})
+    result.seconds = time.perf_counter() - t0
+    docs = 0
+    for p in (work / "extracted").rglob("wiki_*"):
+        with open(p, encoding="utf-8") as fh:
+            docs += sum(1 for line in fh if line.startswith("<doc "))
+    result.output = {"documents": docs, **text_figures(work / "segmented.txt")}
+    return result
+
+
+# --- the pipeline ------------------------------------------------------------------------------
+
+def _benchmark_rows(run_dir: Path, rule: str) -> list[tuple[float, float]]:
+    """(seconds, end time) of every job of ``rule``, from Snakemake's benchmark files."""
+    rows = []
+    for tsv in sorted((run_dir / "results" / "benchmarks" / rule).glob("*.tsv")):
+        lines = tsv.read_text(encoding="utf-8").splitlines()
+        header, values = lines[0].split("\t"), lines[1].split("\t")
+        rows.append((float(values[header.index("s")]), tsv.stat().st_mtime))
+    return rows
+
+
+def run_pipeline(dump: Path, work: Path, chunks: int, jobs: int) -> Result:
+    work.mkdir(parents=True)
+    command = [
+        str(BIN / "snakemake"), f"-j{jobs}", "corpus",
+        "--snakefile", str(REPO / "Snakefile"), "--directory", str(work),
+        # The Snakefile's `configfile: "pipelines/config.yaml"` is relative to the working
+        # directory, which --directory moves; name it explicitly.
+        "--configfile", str(REPO / "pipelines" / "config.yaml"),
+        "--config", f"dump={dump}", f"chunks={chunks}",
+    ]
+    step = run_step(Step("snakemake", command), work, work / "snakemake.log")
+    result = Result(f"pipeline chunks={chunks}", step.seconds, step.cpu_seconds)
+    result.extra["command"] = command
+    stats = json.loads((work / "results" / "corpus" / "stats.json").read_text(encoding="utf-8"))
+    for rule in PIPELINE_STAGES:
+        rows = _benchmark_rows(work, rule)
+        in_process = stats["stages"].get(STAGE_LABEL.get(rule, rule), {}).get("seconds", 0.0)
+        result.stages.append({
+            "stage": STAGE_LABEL.get(rule, rule),
+            "jobs": len(rows),
+            "seconds": sum(s for s, _ in rows),  # job-seconds (wall, summed over jobs)
+            "window": max(end for _, end in rows) - min(end - s for s, end in rows),
+            "in_process": in_process,
+        })
+    corpus = work / "results" / "corpus" / "corpus.txt"
+    result.output = {"documents": stats["stages"]["gather"]["docs_out"], **text_figures(corpus)}
+    result.output["sha256"] = hashlib.sha256(corpus.read_bytes()).hexdigest()
+    result.extra["rejected"] = {k: v["rejected"] for k, v in stats["stages"].items() if v["rejected"]}
+    return result
+
+
+# --- report ------------------------------------------------------------------------------------
+
+def mbps(xml_bytes: int, seconds: float) -> str:
+    return f"{xml_bytes / 1e6 / seconds:.2f}" if seconds > 0 else "–"
+
+
+def report(xml_bytes: int, blog: Result, pipes: list[Result], jobs: int) -> str:
+    out = []
+    out.append(f"Blog chain (sequential steps), {xml_bytes / 1e6:.1f} MB of XML\n")
+    out.append("| step | s | MB/s of XML | CPU s |")
+    out.append("|---|---:|---:|---:|")
+    for st in blog.stages:
+        out.append(f"| {st['stage']} | {st['seconds']:.1f} | {mbps(xml_bytes, st['seconds'])} "
+                   f"| {st['cpu_seconds']:.1f} |")
+    out.append(f"| **end to end** | **{blog.seconds:.1f}** | **{mbps(xml_bytes, blog.seconds)}** "
+               f"| {blog.cpu_seconds:.1f} |")
+    for p in pipes:
+        out.append(f"\nPipeline `snakemake -j{jobs} corpus`, {p.name.split()[-1]}\n")
+        out.append("| stage | jobs | job-s (sum) | MB/s of XML per job-s | window s | in-process s |")
+        out.append("|---|---:|---:|---:|---:|---:|")
+        for st in p.stages:
+            out.append(f"| {st['stage']} | {st['jobs']} | {st['seconds']:.1f} "
+                       f"| {mbps(xml_bytes, st['seconds'])} | {st['window']:.1f} "
+                       f"| {st['in_process']:.1f} |")
+        jobs_sum = sum(st["seconds"] for st in p.stages)
+        out.append(f"| **end to end** | {sum(st['jobs'] for st in p.stages)} | {jobs_sum:.1f} "
+                   f"| | **{p.seconds:.1f}** ({mbps(xml_bytes, p.seconds)} MB/s) "
+                   f"| CPU {p.cpu_seconds:.1f} s |")
+    out.append("\nEnd to end (ratio = blog s / pipeline s; > 1 means the pipeline is faster)\n")
+    out.append("| run | s | MB/s of XML | CPU s | ratio | documents | lines | non-space chars |")
+    out.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for r in [blog, *pipes]:
+        ratio = blog.seconds / r.seconds if r.seconds else 0.0
+        o = r.output
+        out.append(f"| {r.name} | {r.seconds:.1f} | {mbps(xml_bytes, r.seconds)} "
+                   f"| {r.cpu_seconds:.1f} | {ratio:.2f} | {o['documents']} | {o['lines']} "
+                   f"| {o['non_space_chars']} |")
+    digests = {p.output["sha256"] for p in pipes}
+    if len(pipes) > 1:
+        out.append(f"\nPipeline corpus.txt identical across chunk counts: {len(digests) == 1}")
+    return "\n".join(out)
+
+
+def machine() -> str:
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, {platform.system()}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--mb", type=float, default=30.0,
+                    help="minimum uncompressed XML size of the dump, MB (default 30)")
+    ap.add_argument("--chunks", type=int, nargs="+", default=[8],
+                    help="pipeline chunk counts to run, e.g. --chunks 2 4 8 (default: 8)")
+    ap.add_argument("-j", "--jobs", type=int, default=2, help="snakemake -j (default 2)")
+    ap.add_argument("--workdir", type=Path, default=None,
+                    help="directory for the dump and all outputs (default: a new temp dir in /tmp)")
+    ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    args = ap.parse_args(argv)
+    if args.mb <= 0 or args.jobs < 1 or any(c < 1 for c in args.chunks):
+        ap.error("--mb, --jobs and --chunks must be positive")
+
+    opencc = check_opencc()
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="prepsuite-corpus-bench-", dir="/tmp"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        repeat = choose_repeat(int(args.mb * 1e6))
+        dump = build_dump(work / "dump.xml.bz2", repeat=repeat)
+        xml_bytes = measured_xml_bytes(dump)
+        print(f"machine: {machine()}\nwork dir: {work}\n"
+              f"dump: {dump.name}, repeat={repeat}, {xml_bytes / 1e6:.1f} MB of XML "
+              f"({dump.stat().st_size / 1e6:.2f} MB bz2)", flush=True)
+        warm_up()
+        load_before = os.getloadavg()
+        blog = run_blog(dump, work / "blog", opencc)
+        print(f"blog chain: {blog.seconds:.1f} s", flush=True)
+        pipes = []
+        for chunks in args.chunks:
+            pipes.append(run_pipeline(dump, work / f"pipeline-c{chunks}", chunks, args.jobs))
+            print(f"pipeline chunks={chunks}: {pipes[-1].seconds:.1f} s", flush=True)
+        load_after = os.getloadavg()
+        print(f"load average (1, 5, 15 min) before: {load_before}, after: {load_after}")
+        print()
+        print(report(xml_bytes, blog, pipes, args.jobs))
+        best = min(pipes, key=lambda p: p.seconds)
+        verdict = "met" if best.seconds <= blog.seconds else "NOT met"
+        print(f"\nTarget (pipeline no slower than the blog chain with -j{args.jobs}): {verdict} "
+              f"(best: {best.name}, {best.seconds:.1f} s vs {blog.seconds:.1f} s)")
+        if args.json:
+            args.json.write_text(json.dumps({
+                "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "machine": machine(), "argv": sys.argv, "xml_bytes": xml_bytes,
+                "repeat": repeat, "load_before": load_before, "load_after": load_after,
+                "runs": [r.__dict__ for r in [blog, *pipes]],
+            }, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    finally:
+        if args.keep or args.workdir:
+            print(f"kept: {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
