@@ -69,8 +69,10 @@ rule segment:
     params:
         hmm="--hmm" if config["segment"]["hmm"] else "--no-hmm",
         user_dict=opt("--user-dict", config["segment"].get("user_dict")),
+        convert=config["convert"]["config"],
     shell:
         "{PREP} segment {input:q} {output.chunk:q} {params.hmm} {params.user_dict}"
+        " --convert-tokens {params.convert}"
         " --stats {output.stats:q} 2> {log:q}"
 
 

@@ -53,13 +53,6 @@ class Engine(str, Enum):
     gensim = "gensim"
 
 
-class OpenCCConfig(str, Enum):
-    t2s = "t2s"
-    tw2s = "tw2s"
-    hk2s = "hk2s"
-    tw2sp = "tw2sp"
-
-
 class Format(str, Enum):
     auto = "auto"
     text = "text"
@@ -132,7 +125,7 @@ def clean(
 def convert(
     input: InputArg,
     output: OutputArg,
-    config: Annotated[OpenCCConfig, typer.Option(help="OpenCC conversion config.")] = OpenCCConfig.t2s,
+    config: Annotated[str, typer.Option(help="OpenCC conversion config: t2s, tw2s (Taiwan), hk2s (Hong Kong) or tw2sp (Taiwan, with mainland phrases).")] = "t2s",
     format: FormatOpt = Format.auto,
     stats: StatsOpt = None,
 ) -> None:
@@ -142,7 +135,7 @@ def convert(
     """
     from .text.files import convert_file
 
-    report(convert_file(input, output, config.value, format.value), stats)
+    report(convert_file(input, output, config, format.value), stats)
 
 
 @app.command()
@@ -152,6 +145,7 @@ def segment(
     output: OutputArg,
     hmm: Annotated[bool, typer.Option("--hmm/--no-hmm", help="Let jieba's HMM find words missing from its dictionary.")] = True,
     user_dict: Annotated[Optional[Path], typer.Option(help="jieba user dictionary (lines: word [freq] [tag]).")] = None,
+    convert_tokens: Annotated[Optional[str], typer.Option(help="Also pass each token through this OpenCC config, so that converting the output again changes nothing (a split phrase such as 畢昇 → 毕 昇 would otherwise become 毕 升).")] = None,
     format: FormatOpt = Format.auto,
     stats: StatsOpt = None,
 ) -> None:
@@ -161,7 +155,7 @@ def segment(
     """
     from .text.files import segment_file
 
-    report(segment_file(input, output, hmm, user_dict, format.value), stats)
+    report(segment_file(input, output, hmm, user_dict, format.value, convert_tokens), stats)
 
 
 @app.command()
@@ -202,6 +196,7 @@ def rules(
 
 # --- commands of the other subsystems (each module adds its commands to `app`) ----------------
 # (one line per subsystem below)
+from .w2v import commands as _w2v_commands  # noqa: E402,F401
 
 
 def main() -> None:

@@ -32,6 +32,28 @@ def make_converter(config: str = "t2s"):
     return OpenCC(name)
 
 
+class TokenConverter:
+    """Converts segmented tokens one by one, memoised (a corpus has far fewer distinct tokens
+    than token occurrences).
+
+    OpenCC converts some characters differently inside a phrase than alone (畢昇 → 毕昇, but
+    昇 → 升). When segmentation splits such a phrase, converting the corpus again would change it;
+    converting each token as the last step makes the corpus a fixed point of the conversion.
+    """
+
+    def __init__(self, config: str = "t2s"):
+        self._cc = make_converter(config)
+        self._cache: dict[str, str] = {}
+
+    def __call__(self, token: str) -> str:
+        out = self._cache.get(token)
+        if out is None:
+            out = self._cc.convert(token)
+            if len(self._cache) < 2_000_000:
+                self._cache[token] = out
+        return out
+
+
 def convert_text(text: str, config: str = "t2s") -> str:
     return make_converter(config).convert(text)
 

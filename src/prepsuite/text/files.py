@@ -57,6 +57,8 @@ def convert_file(input: str, output: str, config: str = "t2s", fmt: str = "auto"
 
 
 def segment_file(input: str, output: str, hmm: bool = True, user_dict: str | Path | None = None,
-                 fmt: str = "auto") -> StageStats:
+                 fmt: str = "auto", convert_tokens: str | None = None) -> StageStats:
+    if convert_tokens:
+        make_converter(convert_tokens)
     return run_stage("segment", input, output,
-                     lambda recs, st: segment_records(recs, st, hmm, user_dict), fmt)
+                     lambda recs, st: segment_records(recs, st, hmm, user_dict, convert_tokens), fmt)

@@ -42,7 +42,7 @@ def gather_corpus(chunks: list[str | Path], output: str | Path,
     if stats_output is not None:
         merged = merge_stats_files(list(stats_files))
         merged["gather"] = stats
-        report = {"stages": {name: s.to_dict() for name, s in merged.items()}}
+        report = {"stages": [s.to_dict() for s in merged.values()]}  # in pipeline order
         report.update(extra or {})
         write_json(stats_output, report)
     return stats

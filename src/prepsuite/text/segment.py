@@ -39,11 +39,22 @@ def segment_text(text: str, tokenizer=None, hmm: bool = True) -> str:
 
 
 def segment_records(records: Iterable[Record], stats: StageStats, hmm: bool = True,
-                    user_dict: str | Path | None = None) -> Iterator[Record]:
-    """Segment every document; one document out per document in (line count preserved)."""
+                    user_dict: str | Path | None = None,
+                    convert_tokens: str | None = None) -> Iterator[Record]:
+    """Segment every document; one document out per document in (line count preserved).
+
+    ``convert_tokens`` (an OpenCC config) converts each token after segmentation, so that the
+    output is unchanged by converting it again (see :class:`~.convert.TokenConverter`).
+    """
     tokenizer = make_tokenizer(user_dict)
+    convert = None
+    if convert_tokens:
+        from .convert import TokenConverter
+
+        convert = TokenConverter(convert_tokens)
     for rec in records:
         stats.count_in(rec.text)
-        out = join_tokens(tokenizer.cut(rec.text, HMM=hmm))
+        tokens = tokenizer.cut(rec.text, HMM=hmm)
+        out = join_tokens(map(convert, tokens) if convert else tokens)
         stats.count_out(out)
         yield rec.with_text(out)

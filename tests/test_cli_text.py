@@ -1,0 +1,122 @@
+"""`prep` text commands, used the way the blog recipe used opencc and python -m jieba."""
+
+import json
+
+import pytest
+
+COMMANDS = ["extract", "clean", "convert", "segment", "gather", "rules"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_explains_itself(prep, command):
+    out = prep(command, "--help").output
+    assert "Example:" in out
+    assert "--help" in out
+
+
+def test_top_level_help_lists_the_text_commands(prep):
+    out = prep("--help").output
+    for command in COMMANDS:
+        assert command in out
+
+
+def test_a_pipe_of_stages_on_plain_text(prep, tmp_path):
+    src = tmp_path / "in.txt"
+    src.write_text("北京是「首都」-{zh-hans:计算机;zh-hant:電腦}-（）\n\n漢字經歷了演變\n", encoding="utf-8")
+    prep("clean", src, tmp_path / "c.txt", "--keep-empty")
+    prep("convert", tmp_path / "c.txt", tmp_path / "v.txt")
+    prep("segment", tmp_path / "v.txt", tmp_path / "s.txt")
+    lines = (tmp_path / "s.txt").read_text(encoding="utf-8").splitlines()
+    assert lines == ["北京 是 “ 首都 ” 计算机", "", "汉字 经历 了 演变"]
+
+
+def test_stdin_to_stdout(prep):
+    result = prep("convert", "-", "-", input="臺灣的軟體\n計算機\n".encode())
+    assert result.stdout.splitlines() == ["台湾的软体", "计算机"]
+
+
+def test_jsonl_keeps_other_fields(prep, tmp_path):
+    src = tmp_path / "docs.jsonl"
+    src.write_text(json.dumps({"id": 7, "title": "測試", "text": "漢字"}, ensure_ascii=False) + "\n",
+                   encoding="utf-8")
+    prep("convert", src, tmp_path / "out.jsonl")
+    doc = json.loads((tmp_path / "out.jsonl").read_text(encoding="utf-8"))
+    assert doc == {"id": 7, "title": "測試", "text": "汉字"}
+
+
+def test_clean_drops_empty_documents_and_records_why(prep, tmp_path):
+    src = tmp_path / "in.txt"
+    src.write_text('<doc id="1" title="x">\n正文\n</doc>\n（）\n', encoding="utf-8")
+    result = prep("clean", src, tmp_path / "out.txt", "--rejects", tmp_path / "rejects.tsv",
+                  "--stats", tmp_path / "stats.json")
+    assert (tmp_path / "out.txt").read_text(encoding="utf-8") == "正文\n"
+    rejects = (tmp_path / "rejects.tsv").read_text(encoding="utf-8").splitlines()
+    assert rejects[0] == "source\tline\treason"
+    assert [r.split("\t")[1] for r in rejects[1:]] == ["1", "3", "4"]
+    stats = json.loads((tmp_path / "stats.json").read_text())
+    assert stats["rejected"] == {"empty_after_cleaning": 3}
+    assert stats["docs_in"] == 4 and stats["docs_out"] == 1
+    assert "3 rejected" in result.stderr
+
+
+def test_invalid_utf8_bytes_are_dropped_and_counted(prep, tmp_path):
+    src = tmp_path / "bad.txt"
+    src.write_bytes("北京".encode() + b"\xff\xfe" + "首都\n".encode() + "正常\n".encode())
+    prep("clean", src, tmp_path / "out.txt", "--stats", tmp_path / "stats.json")
+    assert (tmp_path / "out.txt").read_text(encoding="utf-8") == "北京首都\n正常\n"
+    counters = json.loads((tmp_path / "stats.json").read_text())["counters"]
+    assert counters["invalid_utf8_bytes_dropped"] == 2
+    assert counters["lines_with_invalid_utf8"] == 1
+
+
+def test_unknown_opencc_config_is_one_clear_error(prep, tmp_path):
+    src = tmp_path / "in.txt"
+    src.write_text("漢字\n", encoding="utf-8")
+    result = prep("convert", src, tmp_path / "out.txt", "--config", "s2t", ok=False)
+    assert result.exit_code != 0
+    assert "s2t" in result.output
+    assert not (tmp_path / "out.txt").exists()
+
+
+def test_library_refuses_unknown_config_before_writing(tmp_path):
+    from prepsuite.text.files import convert_file
+
+    src = tmp_path / "in.txt"
+    src.write_text("漢字\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="unknown OpenCC config 'zh2xx'"):
+        convert_file(str(src), str(tmp_path / "out.txt"), config="zh2xx")
+    assert list(tmp_path.iterdir()) == [src]
+
+
+def test_bad_json_line_names_file_and_line_and_leaves_no_output(prep, tmp_path):
+    src = tmp_path / "docs.jsonl"
+    src.write_text('{"text": "好"}\n{"text": \n', encoding="utf-8")
+    result = prep("segment", src, tmp_path / "out.jsonl", ok=False)
+    assert result.exit_code == 1
+    assert f"{src}: line 2: not valid JSON" in result.output
+    assert not (tmp_path / "out.jsonl").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["docs.jsonl"]
+
+
+def test_missing_input_file(prep, tmp_path):
+    result = prep("clean", tmp_path / "nope.txt", tmp_path / "out.txt", ok=False)
+    assert result.exit_code == 1
+    assert "nope.txt: no such file" in result.output
+
+
+def test_extract_errors_name_the_dump(prep, tmp_path):
+    result = prep("extract", tmp_path / "zhwiki-missing.xml.bz2", tmp_path / "out", ok=False)
+    assert result.exit_code == 1
+    assert "zhwiki-missing.xml.bz2: dump not found" in result.output
+
+
+def test_extract_command_writes_chunks(prep, sample_dump, tmp_path):
+    prep("extract", sample_dump, tmp_path, "--chunks", "2", "--processes", "1",
+         "--name-template", "part-{number}-of-{total}.jsonl")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["part-1-of-2.jsonl", "part-2-of-2.jsonl"]
+
+
+def test_rules_lists_the_table_in_order(prep):
+    lines = prep("rules").stdout.splitlines()
+    assert lines[0].split()[1] == "doc_tags"
+    assert lines[-1].split()[1] == "normalize_whitespace"

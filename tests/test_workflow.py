@@ -1,0 +1,99 @@
+"""`snakemake -j8 corpus` from a fresh copy of the workflow, as the README promises."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import snakemake, snakemake_workdir
+from prepsuite.text.convert import convert_text
+from prepsuite.text.sample import article_count
+
+pytestmark = pytest.mark.slow
+
+MARKUP = ["[[", "]]", "{{", "}}", "'''", "<ref", "-{", "}-", "<doc", "</doc"]
+EMPTY_BRACKETS = ["()", "（）", "( )", "（ ）", "（，）", "《》", "「」", "『』"]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> Path:
+    """The corpus of `snakemake -j8 corpus` on the bundled sample."""
+    work = snakemake_workdir(tmp_path_factory.mktemp("reference"))
+    snakemake(work, "-j8", "corpus")
+    return work / "results" / "corpus"
+
+
+def test_one_line_per_article_of_the_sample(reference):
+    lines = (reference / "corpus.txt").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == article_count()
+    assert all(line.strip() for line in lines)
+    assert lines[0].startswith("北京市 ， 简称 “ 京 ” ， 是 中华人民共和国 的 首都")
+
+
+def test_corpus_is_clean_simplified_and_segmented(reference):
+    text = (reference / "corpus.txt").read_text(encoding="utf-8")
+    for marker in MARKUP + EMPTY_BRACKETS:
+        assert marker not in text, marker
+    assert convert_text(text, "t2s") == text
+    for line in text.splitlines():
+        assert "  " not in line and line == line.strip()
+    # conversion markup resolved, not deleted: the words survive
+    assert "出租车" in text and "计算机" in text and "软件" in text and "世界遗产" in text
+    assert "诗人" in text  # kept from the prose, the -{H|…}- rule itself dropped
+
+
+def test_stats_cover_every_stage(reference):
+    stats = json.loads((reference / "stats.json").read_text(encoding="utf-8"))
+    stages = {s["stage"]: s for s in stats["stages"]}
+    assert [s["stage"] for s in stats["stages"]] == ["extract", "clean", "convert", "segment", "gather"]
+    assert stages["extract"]["counters"]["skipped_redirect"] == 5
+    assert stages["clean"]["rejected"] == {"empty_after_cleaning": 1}
+    assert stages["segment"]["docs_out"] == article_count()
+    for stage in stages.values():
+        assert {"docs_in", "docs_out", "chars_in", "chars_out", "rejected", "seconds", "mb_per_s"} <= set(stage)
+    assert stats["config"]["convert"]["config"] == "t2s"
+
+
+def test_same_bytes_with_j1_and_with_another_chunk_count(reference, tmp_path):
+    work = snakemake_workdir(tmp_path)
+    snakemake(work, "-j1", "corpus")
+    assert (work / "results/corpus/corpus.txt").read_bytes() == (reference / "corpus.txt").read_bytes()
+    snakemake(work, "-j2", "corpus", "--config", "chunks=3", "--forceall")
+    assert (work / "results/corpus/corpus.txt").read_bytes() == (reference / "corpus.txt").read_bytes()
+
+
+def test_interrupted_run_resumes_to_the_same_bytes(reference, tmp_path):
+    work = snakemake_workdir(tmp_path)
+    exe = Path(sys.executable).with_name("snakemake")
+    proc = subprocess.Popen([str(exe), "-j1", "corpus"], cwd=work,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and not list((work / "results" / "clean").glob("*.jsonl")):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=120)
+    assert not (work / "results/corpus/corpus.txt").exists()
+    # whatever is there is complete: no temporary file is left looking like an output
+    leftovers = [p for p in (work / "results").rglob("*.jsonl") if p.name.startswith(".")]
+    assert leftovers == []
+    snakemake(work, "-j8", "corpus")
+    assert (work / "results/corpus/corpus.txt").read_bytes() == (reference / "corpus.txt").read_bytes()
+
+
+def test_unknown_opencc_config_fails_clearly(tmp_path):
+    work = snakemake_workdir(tmp_path)
+    proc = snakemake(work, "-j2", "corpus", "--config", 'convert={"config": "s2t"}', check=False)
+    assert proc.returncode != 0
+    assert "convert.config: unknown OpenCC config 's2t'" in proc.stderr
+    assert not (work / "results").exists()  # refused before any job ran
+
+
+def test_missing_dump_fails_clearly(tmp_path):
+    work = snakemake_workdir(tmp_path)
+    proc = snakemake(work, "-j2", "corpus", "--config", "dump=zhwiki-nope.xml.bz2", check=False)
+    assert proc.returncode != 0
+    assert "zhwiki-nope.xml.bz2" in proc.stderr + proc.stdout
