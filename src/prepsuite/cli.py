@@ -197,6 +197,7 @@ def rules(
 # --- commands of the other subsystems (each module adds its commands to `app`) ----------------
 # (one line per subsystem below)
 from .w2v import commands as _w2v_commands  # noqa: E402,F401
+from .shards import commands as _shards_commands  # noqa: E402,F401
 
 
 def main() -> None:

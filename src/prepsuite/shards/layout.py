@@ -1,0 +1,139 @@
+"""Names and guarantees shared by `prep pack`, `prep shard` and `prep verify`.
+
+The output of a command is a directory that appears whole or not at all: it is written under a
+hidden temporary name beside the target and renamed into place when complete, so an interrupted
+run leaves nothing that looks finished and a reader never sees half a dataset.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+INDEX = "index.db"
+REJECTS = "rejects.tsv"
+FILE_LIST = "file_list.txt"
+REJECTS_HEADER = "source\tline\treason\n"
+
+
+def shard_name(rank: int, nranks: int) -> str:
+    """``rank-00003-of-00008.b64``: the name says which rank and how many there are."""
+    return f"rank-{rank:05d}-of-{nranks:05d}.b64"
+
+
+def part_name(index: int) -> str:
+    return f"part-{index:05d}.b64"
+
+
+def tsv_field(text: str) -> str:
+    """A reject-file field: tabs and newlines would break the row, so they are escaped."""
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def is_nonempty(path: Path) -> bool:
+    if path.is_dir():
+        return any(path.iterdir())
+    return path.exists() or path.is_symlink()
+
+
+def check_output_dir(out: Path, overwrite: bool, marker: str) -> None:
+    """Refuse to replace a non-empty ``out`` unless asked to, and even then only if it holds an
+    earlier output of ours (``marker`` exists), so that a mistyped ``--out ~ --overwrite``
+    cannot wipe a home directory."""
+    if not is_nonempty(out):
+        return
+    if not overwrite:
+        raise ValueError(f"{out}: output directory exists and is not empty; pass --overwrite to replace it")
+    if not (out / marker).is_file():
+        raise ValueError(
+            f"{out}: exists, is not empty and holds no {marker}, so it is not an earlier output; "
+            "refusing to replace it even with --overwrite"
+        )
+
+
+def _default_permissions(tmp: Path) -> None:
+    """mkdtemp/mkstemp create private (0700/0600) entries; the finished output gets the modes a
+    plain ``mkdir``/``open`` would have given it, so other users (a training job) can read it."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(tmp, 0o777 & ~mask)
+    for entry in tmp.iterdir():
+        if entry.is_file() and not entry.is_symlink():
+            os.chmod(entry, 0o666 & ~mask)
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def atomic_directory(out: Path, overwrite: bool, marker: str) -> Iterator[Path]:
+    """Yield a temporary directory that replaces ``out`` when the block completes.
+
+    On any exception (Ctrl-C included) the temporary directory is removed and ``out`` is left as
+    it was. An existing ``out`` is moved aside first and deleted only after the new one is in
+    place.
+    """
+    out = Path(out)
+    check_output_dir(out, overwrite, marker)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        yield tmp
+        _default_permissions(tmp)
+        fsync_dir(tmp)
+        check_output_dir(out, overwrite, marker)  # again: something may have appeared meanwhile
+        old = None
+        if out.is_dir() and any(out.iterdir()):
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.replace(out, old / out.name)
+        elif out.is_dir():
+            out.rmdir()
+        elif out.exists() or out.is_symlink():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.replace(out, old / out.name)
+        os.replace(tmp, out)
+        fsync_dir(out.parent)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def inside(path: Path, root: Path) -> bool:
+    """Whether ``path`` is ``root`` or lies under it (both resolved)."""
+    try:
+        path.resolve().relative_to(root.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def entry_problem(entry: str) -> str | None:
+    """Why a name found in a list file may not be used, or None: absolute names and names that
+    climb out of their root with ``..`` would let a list file reach anywhere."""
+    if os.path.isabs(entry):
+        return "is an absolute path; entries must be relative"
+    norm = os.path.normpath(entry)
+    if norm in (".", "..") or norm.startswith(".." + os.sep):
+        return "escapes its directory; entries must stay inside it"
+    return None
+
+
+def relative_entry(entry: str, root: Path, what: str, where: str) -> Path:
+    """``root / entry`` for a name found in a list file, or a ValueError naming ``where``."""
+    problem = entry_problem(entry)
+    if problem is not None:
+        raise ValueError(f"{where}: {what} {entry!r} {problem.replace('its directory', str(root))}")
+    return root / os.path.normpath(entry)

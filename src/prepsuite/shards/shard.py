@@ -1,0 +1,452 @@
+"""`prep shard`: a seeded global shuffle of base64 image lines into equal per-rank shards.
+
+Data-parallel training needs every rank to see the same number of samples (a rank that runs
+out first leaves the others waiting in all-reduce) and the samples shuffled across all files.
+The run has two passes over the data and never holds more than one line of it:
+
+1. **scan** every part file once, streaming: validate each line, hash the file, and keep only a
+   small index per valid line (part, line number, byte offset, length, label) in arrays;
+2. **shuffle the index** with a generator seeded from ``seed`` alone, append ``pad`` seeded
+   repeats so that every rank gets ``ceil(n / nranks)`` lines, and deal position ``p`` of that
+   order to rank ``p % nranks``; then **write** each rank's file by reading its lines back by
+   offset (``os.pread``), byte-identical, hashing as it goes.
+
+Because rank ``r`` holds positions ``r, r+N, r+2N, …``, batch ``b`` of size ``B`` on each of
+``N`` ranks together is exactly batch ``b`` of size ``B·N`` on one rank; and because the
+repeats come after every real line, each rank gets at most one of them (when ``n ≥ N``).
+
+Everything is written into a temporary directory renamed into place at the end
+(:func:`~prepsuite.shards.layout.atomic_directory`), and the same arguments give the same
+bytes, ``index.db`` included.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import time
+from array import array
+from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from ..textio import InputError, write_json
+from .layout import (
+    FILE_LIST,
+    FORMAT_VERSION,
+    INDEX,
+    MANIFEST,
+    REJECTS,
+    REJECTS_HEADER,
+    atomic_directory,
+    inside,
+    relative_entry,
+    shard_name,
+    tsv_field,
+)
+from .validate import TOO_LONG, check_image, check_line
+
+#: Longest line accepted (bytes, newline excluded); longer ones are rejected without being held
+#: in memory, so a file that is not line-oriented at all cannot exhaust it.
+MAX_LINE_BYTES = 64 << 20
+
+_READ_BUFFER = 1 << 20
+_WRITE_BUFFER = 4 << 20
+_INDEX_BATCH = 2000
+
+
+@dataclass
+class Source:
+    """One part file named in the file list."""
+
+    name: str  # as written in the file list
+    path: Path
+    lines: int = 0
+    bytes: int = 0
+    sha256: str = ""
+    valid: int = 0
+    rejected: int = 0
+    stat: tuple[int, int] = (0, 0)  # size, mtime_ns at the scan: the file must not change after
+
+
+@dataclass
+class ShardResult:
+    """What ``shard_dataset`` wrote, with the counts ``prep shard`` prints."""
+
+    out: Path
+    n: int
+    nranks: int
+    per_rank_lines: int
+    padding: int
+    rejected: int
+    seed: int
+    rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    ranks: list[dict[str, Any]] = field(default_factory=list)
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    bytes_in: int = 0
+    bytes_out: int = 0
+    seconds: float = 0.0
+
+    @property
+    def mb_per_s(self) -> float:
+        return self.bytes_in / 1e6 / self.seconds if self.seconds > 0 else 0.0
+
+    def summary(self) -> str:
+        reasons = ", ".join(f"{k}: {v}" for k, v in sorted(self.rejected_by_reason.items()))
+        padded = sum(1 for r in self.ranks if r["padding"])
+        return (
+            f"shard: {self.n} lines from {len(self.sources)} part files, {self.rejected} rejected"
+            + (f" ({reasons}; see {self.out / REJECTS})" if self.rejected else "")
+            + f"\nshard: {self.nranks} ranks x {self.per_rank_lines} lines, {self.padding} padding"
+            f" repeats on {padded} ranks, seed {self.seed} -> {self.out}"
+            f"\nshard: {self.bytes_in / 1e6:.1f} MB in {self.seconds:.2f} s ({self.mb_per_s:.0f} MB/s)"
+        )
+
+
+class _Index:
+    """The per-line index kept in memory: five 8-byte integers per valid line, no line data."""
+
+    def __init__(self) -> None:
+        self.source = array("q")
+        self.line = array("q")
+        self.offset = array("q")
+        self.length = array("q")
+        self.label = array("q")
+
+    def add(self, source: int, line: int, offset: int, length: int, label: int) -> None:
+        self.source.append(source)
+        self.line.append(line)
+        self.offset.append(offset)
+        self.length.append(length)
+        self.label.append(label)
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def np(self, name: str) -> np.ndarray:
+        arr = getattr(self, name)
+        return np.frombuffer(arr, dtype=np.int64) if len(arr) else np.zeros(0, dtype=np.int64)
+
+
+def read_file_list(data_dir: Path, file_list: str | os.PathLike[str]) -> tuple[Path, list[Source]]:
+    """The part files named in ``file_list`` (relative names: resolved against ``data_dir``).
+
+    Entries must be relative and stay inside ``data_dir``; a missing or duplicated part is an
+    error, because silently sharding less than the dataset is worse than stopping.
+    """
+    if not data_dir.is_dir():
+        raise ValueError(f"{data_dir}: data directory not found")
+    list_path = Path(file_list)
+    if not list_path.is_absolute():
+        list_path = data_dir / list_path
+    if not list_path.is_file():
+        raise ValueError(f"{list_path}: file list not found")
+    sources: list[Source] = []
+    seen: dict[Path, int] = {}
+    with open(list_path, encoding="utf-8") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            entry = raw.strip()
+            if not entry:
+                continue
+            where = f"{list_path}: line {lineno}"
+            path = relative_entry(entry, data_dir, "part file", where)
+            if not path.exists():
+                raise ValueError(f"{where}: part file {entry!r} not found in {data_dir}")
+            if not path.is_file():
+                raise ValueError(f"{where}: part file {entry!r} is not a regular file")
+            key = path.resolve()
+            if key in seen:
+                raise ValueError(f"{where}: part file {entry!r} is listed twice (first on line {seen[key]})")
+            seen[key] = lineno
+            sources.append(Source(entry, path))
+    return list_path, sources
+
+
+def _check_arguments(nranks: int, seed: int) -> None:
+    if isinstance(nranks, bool) or not isinstance(nranks, (int, np.integer)) or nranks < 1:
+        raise ValueError(f"nranks must be an integer >= 1, got {nranks!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+
+
+def _check_no_overlap(out: Path, data_dir: Path, list_path: Path, sources: list[Source]) -> None:
+    """``OUT`` is replaced wholesale with --overwrite, so it must not hold any input."""
+    for path, what in [(data_dir, "the data directory"), (list_path, "the file list")] + [
+        (s.path, f"part file {s.name!r}") for s in sources
+    ]:
+        if inside(path, out):
+            raise ValueError(f"{out}: output directory would contain {what} ({path}); choose another --out")
+
+
+def _scan(sources: list[Source], index: _Index, rejects: IO[str], reasons: Counter[str],
+          strict: bool, check_images: bool) -> None:
+    """Pass 1: stream every part once, validating each line and indexing the valid ones."""
+    for s_idx, src in enumerate(sources):
+        digest = hashlib.sha256()
+        offset = 0
+        lineno = 0
+        with open(src.path, "rb", buffering=_READ_BUFFER) as fh:
+            st = os.fstat(fh.fileno())
+            src.stat = (st.st_size, st.st_mtime_ns)
+            while True:
+                raw = fh.readline(MAX_LINE_BYTES + 1)
+                if not raw:
+                    break
+                lineno += 1
+                size = len(raw)
+                digest.update(raw)
+                if size > MAX_LINE_BYTES and raw[-1:] != b"\n":
+                    size += _skip_line(fh, digest)
+                    checked_label, category = None, TOO_LONG
+                    reason = f"line longer than {MAX_LINE_BYTES} bytes"
+                else:
+                    length = size - 1 if raw[-1:] == b"\n" else size
+                    checked = check_line(raw, length)
+                    checked_label, category, reason = checked
+                    if checked_label is not None and check_images:
+                        problem = check_image(raw, length)
+                        if problem is not None:
+                            checked_label, category, reason = None, "image", problem
+                if checked_label is None:
+                    if strict:
+                        raise InputError(f"{src.path}: line {lineno} (byte {offset}): {reason}")
+                    reasons[category] += 1
+                    src.rejected += 1
+                    rejects.write(f"{tsv_field(src.name)}\t{lineno}\t{tsv_field(reason)}\n")
+                else:
+                    index.add(s_idx, lineno, offset, length, checked_label)
+                    src.valid += 1
+                offset += size
+        src.lines = lineno
+        src.bytes = offset
+        src.sha256 = digest.hexdigest()
+
+
+def _skip_line(fh: IO[bytes], digest: Any) -> int:
+    """Read past the rest of an over-long line in bounded pieces; the bytes skipped."""
+    skipped = 0
+    while True:
+        piece = fh.readline(_READ_BUFFER)
+        if not piece:
+            return skipped
+        digest.update(piece)
+        skipped += len(piece)
+        if piece[-1:] == b"\n":
+            return skipped
+
+
+def shuffled_order(n: int, nranks: int, seed: int) -> np.ndarray:
+    """Indices of the valid lines in output order, padded to ``ceil(n / nranks) * nranks``.
+
+    The first ``n`` entries are a uniform permutation that depends on ``n`` and ``seed`` only
+    (not on ``nranks``: this is what makes N ranks and one rank see the same global batches).
+    The ``pad`` repeats that follow are drawn without replacement while they can be (so no line
+    is repeated twice before every line was repeated once), from the same seeded generator.
+    """
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(n).astype(np.int64)
+    pad = math.ceil(n / nranks) * nranks - n if n else 0
+    repeats = []
+    while pad > 0:
+        take = min(pad, n)
+        repeats.append(rng.choice(n, size=take, replace=False).astype(np.int64))
+        pad -= take
+    return np.concatenate([order, *repeats]) if repeats else order
+
+
+def _write_shards(tmp: Path, sources: list[Source], index: _Index, order: np.ndarray,
+                  nranks: int) -> list[dict[str, Any]]:
+    """Pass 2: each rank's lines, read back by offset and written byte-identical.
+
+    Finished files are fsynced by a background thread while the next one is written, so the
+    disk works in parallel instead of all at the end.
+    """
+    n = len(index)
+    src, off, length = index.np("source"), index.np("offset"), index.np("length")
+    fds = [os.open(s.path, os.O_RDONLY) for s in sources]
+    ranks: list[dict[str, Any]] = []
+    syncs: list[Future[None]] = []
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        try:
+            for r in range(nranks):
+                picks = order[r::nranks]
+                name = shard_name(r, nranks)
+                digest = hashlib.sha256()
+                total = 0
+                with open(tmp / name, "wb", buffering=_WRITE_BUFFER) as out:
+                    for s, o, ln in zip(src[picks].tolist(), off[picks].tolist(), length[picks].tolist()):
+                        data = os.pread(fds[s], ln + 1, o)
+                        if len(data) == ln + 1 and data[-1] == 10:
+                            pass
+                        elif len(data) == ln:  # the part's last line had no newline
+                            data += b"\n"
+                        else:
+                            raise InputError(f"{sources[s].path}: changed while sharding (byte {o})")
+                        out.write(data)
+                        digest.update(data)
+                        total += len(data)
+                    out.flush()
+                    syncs.append(pool.submit(_fsync_and_close, os.dup(out.fileno())))
+                real = int(np.count_nonzero(np.arange(r, len(order), nranks) < n))
+                ranks.append({"rank": r, "file": name, "lines": len(picks), "real": real,
+                              "padding": len(picks) - real, "sha256": digest.hexdigest(), "bytes": total})
+        finally:
+            for fd in fds:
+                os.close(fd)
+            for fut in syncs:
+                fut.result()
+    for s in sources:
+        st = os.stat(s.path)
+        if (st.st_size, st.st_mtime_ns) != s.stat:
+            raise InputError(f"{s.path}: changed while sharding; run again on a stable copy")
+    return ranks
+
+
+def _fsync_and_close(fd: int) -> None:
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _index_rows(sources: list[Source], index: _Index, order: np.ndarray, nranks: int):
+    """One row per output line, rank by rank, in shard order."""
+    n = len(index)
+    names = [s.name for s in sources]
+    cols = {k: index.np(k) for k in ("source", "line", "offset", "length", "label")}
+    for r in range(nranks):
+        picks = order[r::nranks]
+        lengths = cols["length"][picks]
+        shard_offsets = np.zeros(len(picks), dtype=np.int64)
+        if len(picks) > 1:
+            np.cumsum(lengths[:-1] + 1, out=shard_offsets[1:])
+        columns = zip(
+            shard_offsets.tolist(), lengths.tolist(), cols["source"][picks].tolist(),
+            cols["line"][picks].tolist(), cols["offset"][picks].tolist(), cols["label"][picks].tolist(),
+        )
+        for position, (so, ln, s, line, o, label) in enumerate(columns):
+            yield {
+                "rank": r,
+                "position": position,
+                "shard_offset": so,
+                "length": ln,
+                "source_file": names[s],
+                "source_line": line,
+                "source_offset": o,
+                "label": label,
+                "is_padding": int(r + position * nranks >= n),
+            }
+
+
+INDEX_COLUMNS = {
+    "rank": int,
+    "position": int,
+    "shard_offset": int,
+    "length": int,
+    "source_file": str,
+    "source_line": int,
+    "source_offset": int,
+    "label": int,
+    "is_padding": int,
+}
+
+
+def _write_index(path: Path, rows) -> None:
+    import sqlite_utils
+
+    db = sqlite_utils.Database(path)
+    # The whole directory is renamed into place only when complete, so per-batch durability is
+    # worth nothing here; one fsync of the finished file is.
+    db.execute("PRAGMA journal_mode = MEMORY")
+    db.execute("PRAGMA synchronous = OFF")
+    table = db["lines"]
+    table.create(INDEX_COLUMNS, pk=("rank", "position"), not_null=set(INDEX_COLUMNS))
+    table.insert_all(rows, pk=("rank", "position"), batch_size=_INDEX_BATCH)
+    table.create_index(["rank"])
+    db.close()
+    fd = os.open(path, os.O_RDONLY)
+    _fsync_and_close(fd)
+
+
+def shard_dataset(
+    data_dir: str | os.PathLike[str],
+    file_list: str | os.PathLike[str] = FILE_LIST,
+    nranks: int = 8,
+    out: str | os.PathLike[str] | None = None,
+    seed: int = 0,
+    check_images: bool = False,
+    strict: bool = False,
+    overwrite: bool = False,
+) -> ShardResult:
+    """Shuffle the valid lines of the parts in ``file_list`` and write ``nranks`` equal shards.
+
+    ``out`` defaults to ``<data_dir>/shards-<nranks>``. Writes ``rank-*-of-*.b64``,
+    ``index.db``, ``manifest.json`` and ``rejects.tsv`` there (see the module docstring and the
+    README, "Rank shards"). Raises ``ValueError`` for bad arguments and refused inputs and
+    :class:`~prepsuite.textio.InputError` for a bad line under ``strict``.
+    """
+    started = time.perf_counter()
+    _check_arguments(nranks, seed)
+    nranks, seed = int(nranks), int(seed)
+    data_dir = Path(data_dir)
+    out = Path(out) if out is not None else data_dir / f"shards-{nranks}"
+    list_path, sources = read_file_list(data_dir, file_list)
+    if not sources:
+        raise ValueError(f"empty dataset: {list_path} names no part files")
+    _check_no_overlap(out, data_dir, list_path, sources)
+
+    with atomic_directory(out, overwrite, MANIFEST) as tmp:
+        index = _Index()
+        reasons: Counter[str] = Counter()
+        with open(tmp / REJECTS, "w", encoding="utf-8", newline="\n") as rejects:
+            rejects.write(REJECTS_HEADER)
+            _scan(sources, index, rejects, reasons, strict, check_images)
+            rejects.flush()
+            os.fsync(rejects.fileno())
+        n = len(index)
+        rejected = sum(reasons.values())
+        if n == 0:
+            total = sum(s.lines for s in sources)
+            detail = (f"all {total} lines are bad ({_reasons(reasons)}), e.g. {_first_reject(tmp / REJECTS)}"
+                      if total else "the part files hold no lines")
+            raise ValueError(f"empty dataset: {list_path}: {detail}")
+
+        order = shuffled_order(n, nranks, seed)
+        ranks = _write_shards(tmp, sources, index, order, nranks)
+        _write_index(tmp / INDEX, _index_rows(sources, index, order, nranks))
+        per_rank = len(order) // nranks
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "n": n,
+            "nranks": nranks,
+            "seed": seed,
+            "per_rank_lines": per_rank,
+            "padding": len(order) - n,
+            "rejected": rejected,
+            "ranks": ranks,
+            "sources": [{"file": s.name, "lines": s.lines, "bytes": s.bytes, "sha256": s.sha256} for s in sources],
+        }
+        write_json(tmp / MANIFEST, manifest)
+
+    return ShardResult(
+        out=out, n=n, nranks=nranks, per_rank_lines=per_rank, padding=len(order) - n,
+        rejected=rejected, seed=seed, rejected_by_reason=dict(sorted(reasons.items())),
+        ranks=ranks, sources=manifest["sources"], bytes_in=sum(s.bytes for s in sources),
+        bytes_out=sum(r["bytes"] for r in ranks), seconds=time.perf_counter() - started,
+    )
+
+
+def _reasons(reasons: Counter[str]) -> str:
+    return ", ".join(f"{k}: {v}" for k, v in sorted(reasons.items()))
+
+
+def _first_reject(path: Path) -> str:
+    with open(path, encoding="utf-8") as fh:
+        fh.readline()
+        source, line, reason = fh.readline().rstrip("\n").split("\t", 2)
+    return f"{source} line {line}: {reason}"
