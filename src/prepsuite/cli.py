@@ -14,6 +14,7 @@ from typing import Annotated, Any, Optional, TypeVar
 import typer
 from rich.console import Console
 
+from .progress import byte_progress
 from .stats import StageStats
 from .textio import InputError, write_json
 
@@ -40,6 +41,10 @@ def user_errors(fn: F) -> F:
             raise typer.Exit(code=1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def file_size(path: str) -> int | None:
+    return os.path.getsize(path) if path != "-" and os.path.isfile(path) else None
 
 
 def report(stats: StageStats, stats_path: Optional[Path]) -> None:
@@ -83,20 +88,8 @@ def extract(
     from .text.extract import chunk_paths, extract_dump
 
     outputs = chunk_paths(outdir, chunks, name_template)
-    progress = None
-    if err.is_terminal and dump.is_file():
-        from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
-
-        bar = Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
-                       TransferSpeedColumn(), TimeRemainingColumn(), console=err, transient=True)
-        task = bar.add_task(f"extract {dump.name}", total=dump.stat().st_size)
-        bar.start()
-        progress = lambda offset: bar.update(task, completed=offset)  # noqa: E731
-    try:
+    with byte_progress(f"extract {dump.name}", file_size(str(dump)), err) as progress:
         result = extract_dump(dump, outputs, engine.value, processes or os.cpu_count(), progress)
-    finally:
-        if progress is not None:
-            bar.stop()
     report(result, stats)
 
 
@@ -117,7 +110,9 @@ def clean(
     """
     from .text.files import clean_file
 
-    report(clean_file(input, output, rules, format.value, str(rejects) if rejects else None, keep_empty), stats)
+    with byte_progress("clean", file_size(input), err) as progress:
+        report(clean_file(input, output, rules, format.value, str(rejects) if rejects else None,
+                          keep_empty, progress), stats)
 
 
 @app.command()
@@ -135,7 +130,8 @@ def convert(
     """
     from .text.files import convert_file
 
-    report(convert_file(input, output, config, format.value), stats)
+    with byte_progress("convert", file_size(input), err) as progress:
+        report(convert_file(input, output, config, format.value, progress), stats)
 
 
 @app.command()
@@ -155,7 +151,8 @@ def segment(
     """
     from .text.files import segment_file
 
-    report(segment_file(input, output, hmm, user_dict, format.value, convert_tokens), stats)
+    with byte_progress("segment", file_size(input), err) as progress:
+        report(segment_file(input, output, hmm, user_dict, format.value, convert_tokens, progress), stats)
 
 
 @app.command()

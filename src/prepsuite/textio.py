@@ -14,7 +14,7 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,7 +87,8 @@ def open_binary_input(path: str) -> Iterator[IO[bytes]]:
 
 
 def read_records(
-    path: str, fmt: str = "auto", counter: DecodeCounter | None = None
+    path: str, fmt: str = "auto", counter: DecodeCounter | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> Iterator[Record]:
     """Stream documents from ``path`` (``-`` for stdin).
 
@@ -100,6 +101,8 @@ def read_records(
     name = "<stdin>" if path == STDIO else path
     with open_binary_input(path) as fh:
         for lineno, raw in enumerate(fh, start=1):
+            if progress is not None and lineno % 1024 == 0:
+                progress(fh.tell())
             line = _decode(raw, counter)
             if line.endswith("\n"):
                 line = line[:-1]

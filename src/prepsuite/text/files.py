@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+from ..progress import Progress
 from ..stats import StageStats
 from ..textio import DecodeCounter, Record, RejectLog, atomic_output, detect_format, format_record, read_records
 from .clean import clean_records, load_rules
@@ -19,7 +20,7 @@ Transform = Callable[[Iterable[Record], StageStats], Iterator[Record]]
 
 
 def run_stage(stage: str, input: str, output: str, transform: Transform, fmt: str = "auto",
-              rejects: RejectLog | None = None) -> StageStats:
+              rejects: RejectLog | None = None, progress: Progress | None = None) -> StageStats:
     in_fmt = detect_format(input, fmt)
     out_fmt = detect_format(output, fmt) if output != "-" else in_fmt
     if in_fmt != out_fmt:
@@ -27,7 +28,7 @@ def run_stage(stage: str, input: str, output: str, transform: Transform, fmt: st
     stats = StageStats(stage).start()
     decode = DecodeCounter()
     with atomic_output(output) as out:
-        for rec in transform(read_records(input, in_fmt, decode), stats):
+        for rec in transform(read_records(input, in_fmt, decode, progress), stats):
             out.write(format_record(rec, out_fmt))
             out.write("\n")
     if decode.invalid_bytes:
@@ -39,26 +40,30 @@ def run_stage(stage: str, input: str, output: str, transform: Transform, fmt: st
 
 
 def clean_file(input: str, output: str, rules_file: str | Path | None = None, fmt: str = "auto",
-               rejects_path: str | None = None, keep_empty: bool = False) -> StageStats:
+               rejects_path: str | None = None, keep_empty: bool = False,
+               progress: Progress | None = None) -> StageStats:
     rules = load_rules(rules_file)
     rejects = RejectLog(rejects_path)
     source = "<stdin>" if input == "-" else str(input)
     return run_stage(
         "clean", input, output,
         lambda recs, st: clean_records(recs, st, rules, rejects, source, keep_empty),
-        fmt, rejects,
+        fmt, rejects, progress,
     )
 
 
-def convert_file(input: str, output: str, config: str = "t2s", fmt: str = "auto") -> StageStats:
+def convert_file(input: str, output: str, config: str = "t2s", fmt: str = "auto",
+                 progress: Progress | None = None) -> StageStats:
     make_converter(config)  # refuse an unknown config before any output is started
     return run_stage("convert", input, output,
-                     lambda recs, st: convert_records(recs, st, config), fmt)
+                     lambda recs, st: convert_records(recs, st, config), fmt, None, progress)
 
 
 def segment_file(input: str, output: str, hmm: bool = True, user_dict: str | Path | None = None,
-                 fmt: str = "auto", convert_tokens: str | None = None) -> StageStats:
+                 fmt: str = "auto", convert_tokens: str | None = None,
+                 progress: Progress | None = None) -> StageStats:
     if convert_tokens:
         make_converter(convert_tokens)
     return run_stage("segment", input, output,
-                     lambda recs, st: segment_records(recs, st, hmm, user_dict, convert_tokens), fmt)
+                     lambda recs, st: segment_records(recs, st, hmm, user_dict, convert_tokens),
+                     fmt, None, progress)
