@@ -1,0 +1,382 @@
+"""``ShardLoader``: one rank's shard as PyTorch batches, decoded by DALI.
+
+The loader keeps the promise the shards make: every rank's shard has the same number of lines,
+so ``len(loader)`` — and the number of steps actually run — is the same on every rank, and a
+distributed job never waits at a collective for a rank that ran out of data.
+
+Its position is the pair (epoch, next batch). ``set_epoch`` chooses the epoch (and with it the
+order within the shard, a permutation from ``(seed, epoch)``); iterating yields the rest of that
+epoch and moves on to the next one; ``state_dict`` / ``load_state_dict`` save and restore the pair,
+so a job restarted from a checkpoint continues at the exact next batch. A DALI pipeline serves
+consecutive epochs without being rebuilt; it is rebuilt (a second or two) only when the position
+jumps — ``load_state_dict`` or ``set_epoch`` to an epoch other than the next one.
+"""
+
+from __future__ import annotations
+
+import gc
+import io
+import math
+import os
+import re
+from typing import Any
+
+from ..textio import InputError
+from .pipeline import default_device_id, resolve_device, shard_pipeline
+from .source import RankShard, ShardSource, epoch_order, open_rank_shard
+
+
+def _env_int(name: str) -> int | None:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"environment variable {name}={value!r} is not an integer") from None
+
+
+def _default_workers() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+class ShardLoader:
+    """Batches ``(images, labels)`` of one rank's shard, decoded and augmented by DALI.
+
+    ``ShardLoader(shard_dir, batch_size, rank=…, nranks=…, train=True, device="auto", seed=0)``:
+
+    * ``shard_dir`` — a directory written by ``prep shard`` (rank files, ``index.db``,
+      ``manifest.json``); refused when it was written for another ``nranks``.
+    * ``rank``, ``nranks`` — default to ``RANK`` and ``WORLD_SIZE`` as torchrun sets them (else
+      0 and 1); the GPU is ``device_id`` or ``LOCAL_RANK``.
+    * ``train`` — random resized crop + flip (True) or resize + centre crop (False), both to
+      ``size``×``size``, normalised with ImageNet mean/std, float CHW (``fp16`` for half).
+    * ``device`` — ``"auto"`` decodes on the GPU (``mixed``) when one is present, else on the CPU;
+      ``"cpu"`` or ``"mixed"`` force one. On the GPU, images and labels are CUDA tensors.
+    * ``drop_last`` — drop the last, incomplete batch (``len = lines // batch_size``) instead of
+      yielding it short (``len = ceil(lines / batch_size)``). Equal on all ranks either way.
+    * ``num_workers`` — reader processes (base64 lines → encoded images); ``num_threads`` —
+      DALI's decoding/augmentation threads; ``prefetch`` — batches prepared ahead.
+    * ``return_index`` — also yield the shard positions (0-based line numbers) of the batch.
+    """
+
+    def __init__(
+        self,
+        shard_dir: str | os.PathLike[str],
+        batch_size: int,
+        *,
+        rank: int | None = None,
+        nranks: int | None = None,
+        train: bool = True,
+        device: str = "auto",
+        seed: int = 0,
+        size: int = 224,
+        fp16: bool = False,
+        drop_last: bool = False,
+        num_workers: int | None = None,
+        num_threads: int | None = None,
+        prefetch: int = 2,
+        device_id: int | None = None,
+        start_method: str = "auto",
+        eval_resize: int | None = None,
+        area: tuple[float, float] = (0.08, 1.0),
+        ratio: tuple[float, float] = (3 / 4, 4 / 3),
+        return_index: bool = False,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if seed < 0:
+            raise ValueError(f"seed must be >= 0, got {seed}")
+        if start_method not in ("auto", "fork", "spawn"):
+            raise ValueError(f"start_method must be auto, fork or spawn; got {start_method!r}")
+        env_rank, env_world = _env_int("RANK"), _env_int("WORLD_SIZE")
+        self.rank = rank if rank is not None else (env_rank if env_rank is not None else 0)
+        self.nranks = nranks if nranks is not None else (env_world if env_world is not None else 1)
+        self.shard: RankShard = open_rank_shard(shard_dir, self.rank, self.nranks)
+        self.batch_size = batch_size
+        self.train = train
+        self.device = resolve_device(device)
+        self.device_id = (device_id if device_id is not None else default_device_id()) if self.device == "mixed" else None
+        self.seed = seed
+        self.size = size
+        self.fp16 = fp16
+        self.drop_last = drop_last
+        self.num_workers = num_workers if num_workers is not None else _default_workers()
+        self.num_threads = num_threads if num_threads is not None else _default_workers()
+        self.prefetch = prefetch
+        self.start_method = start_method
+        self.eval_resize = eval_resize
+        self.area = tuple(area)
+        self.ratio = tuple(ratio)
+        self.return_index = return_index
+
+        lines = len(self.shard)
+        self._len = lines // batch_size if drop_last else math.ceil(lines / batch_size)
+        if self._len == 0:
+            raise ValueError(
+                f"{self.shard.path}: {lines} lines make no full batch of {batch_size} with drop_last=True"
+            )
+        self._epoch_samples = self._len * batch_size
+        self.epoch = 0
+        self._next_batch = 0
+        self._pipe: Any = None
+        self._iter: Any = None
+        self._pipe_pos: tuple[int, int] | None = None  # (epoch, batch) the DALI iterator yields next
+
+    # --- the sampler-like interface ---------------------------------------------------------
+
+    @property
+    def lines(self) -> int:
+        """Lines in this rank's shard (the same on every rank), padding lines included."""
+        return len(self.shard)
+
+    def __len__(self) -> int:
+        """Batches per epoch: ``ceil(lines / batch_size)`` (``floor`` with ``drop_last``)."""
+        return self._len
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the epoch whose order (a permutation from (seed, epoch)) iteration follows.
+
+        Calling it with the epoch the loader is already in keeps the position, so the usual
+        ``for epoch in range(start, n): loader.set_epoch(epoch)`` loop works unchanged after
+        ``load_state_dict`` resumed mid-epoch.
+        """
+        if epoch < 0:
+            raise ValueError(f"epoch must be >= 0, got {epoch}")
+        if epoch != self.epoch:
+            self.epoch, self._next_batch = epoch, 0
+
+    def order(self, epoch: int | None = None) -> list[int]:
+        """Shard positions in the order ``epoch`` (default: the current one) visits them."""
+        e = self.epoch if epoch is None else epoch
+        return epoch_order(self.seed, e, self.lines).tolist()
+
+    def state_dict(self) -> dict[str, int | bool]:
+        """Where iteration stands: the epoch and the index of the next batch to yield."""
+        return {
+            "epoch": self.epoch,
+            "batch": self._next_batch,
+            "seed": self.seed,
+            "batch_size": self.batch_size,
+            "lines": self.lines,
+            "nranks": self.nranks,
+            "drop_last": self.drop_last,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue at the batch ``state`` names (from any rank of the same job)."""
+        for key in ("seed", "batch_size", "lines", "nranks", "drop_last"):
+            if key in state and state[key] != getattr(self, key):
+                raise ValueError(
+                    f"state was saved with {key}={state[key]!r}, this loader has {key}={getattr(self, key)!r}; "
+                    "its batch index would point at different samples"
+                )
+        epoch, batch = int(state["epoch"]), int(state["batch"])
+        if epoch < 0 or not 0 <= batch <= self._len:
+            raise ValueError(f"state has epoch={epoch}, batch={batch}; batch must be in 0..{self._len}")
+        if batch == self._len:
+            epoch, batch = epoch + 1, 0
+        self.epoch, self._next_batch = epoch, batch
+
+    # --- iteration --------------------------------------------------------------------------
+
+    def __iter__(self):
+        """Yield the rest of the current epoch, then move the position to the next epoch."""
+        while self._next_batch < self._len:
+            epoch, b = self.epoch, self._next_batch
+            self._ensure_pipeline(epoch, b)
+            try:
+                out = next(self._iter)[0]
+            except StopIteration:
+                self.close()
+                raise RuntimeError(
+                    f"{self.shard.path}: the pipeline ended at batch {b} of {self._len} (epoch {epoch})"
+                ) from None
+            except Exception as e:
+                error = self._explain(e, epoch, b)
+                self.close()
+                raise error from e
+            self._pipe_pos = (epoch, b + 1)
+            n = min(self.batch_size, self.lines - b * self.batch_size)
+            images, labels = out["images"], out["labels"]
+            positions = out["positions"]
+            if n < self.batch_size:
+                images, labels, positions = images[:n], labels[:n], positions[:n]
+            last = b + 1 == self._len
+            if last:
+                self.epoch, self._next_batch = epoch + 1, 0
+            else:
+                self._next_batch = b + 1
+            yield (images, labels, positions) if self.return_index else (images, labels)
+            if last:
+                return
+
+    def _ensure_pipeline(self, epoch: int, batch: int) -> None:
+        """Make the DALI iterator's next batch be ``batch`` of ``epoch``, rebuilding only if needed."""
+        if self._iter is not None and self._pipe_pos is not None:
+            if self._pipe_pos == (epoch, batch):
+                return
+            pe, pb = self._pipe_pos
+            if pb == self._len and (epoch, batch) == (pe + 1, 0):
+                # The previous epoch was consumed: its end (the source's StopIteration) is still
+                # to be read, then a reset starts DALI's next epoch, which the source maps to ours.
+                try:
+                    next(self._iter)
+                except StopIteration:
+                    self._iter.reset()
+                    self._pipe_pos = (epoch, 0)
+                    return
+                self.close()
+                raise RuntimeError(f"{self.shard.path}: the pipeline ran past the end of epoch {pe}")
+        self._build(epoch, batch)
+
+    def _build(self, epoch: int, batch: int) -> None:
+        from nvidia.dali.plugin.base_iterator import LastBatchPolicy
+        from nvidia.dali.plugin.pytorch import DALIGenericIterator
+
+        self.close()
+        source = ShardSource(
+            self.shard,
+            seed=self.seed,
+            first_epoch=epoch,
+            start_sample=batch * self.batch_size,
+            epoch_samples=self._epoch_samples,
+            augment=self.train,
+        )
+        pipe = shard_pipeline(
+            source,
+            batch_size=self.batch_size,
+            mode="train" if self.train else "eval",
+            size=self.size,
+            device=self.device,
+            device_id=self.device_id,
+            fp16=self.fp16,
+            num_threads=self.num_threads,
+            py_num_workers=self.num_workers,
+            py_start_method=self.start_method,
+            prefetch=self.prefetch,
+            area=self.area,
+            ratio=self.ratio,
+            eval_resize=self.eval_resize,
+            seed=self.seed,
+        )
+        self._pipe = pipe
+        self._iter = DALIGenericIterator(
+            [pipe],
+            ["images", "labels", "positions"],
+            size=-1,
+            auto_reset=False,
+            last_batch_policy=LastBatchPolicy.FILL,
+            prepare_first_batch=False,
+        )
+        self._pipe_pos = (epoch, batch)
+
+    def close(self) -> None:
+        """Stop the DALI pipeline and its worker processes (iteration rebuilds them)."""
+        it, pipe = self._iter, self._pipe
+        self._iter = self._pipe = self._pipe_pos = None
+        if pipe is not None:
+            pool = getattr(pipe, "_py_pool", None)
+            del it
+            del pipe
+            gc.collect()
+            if pool is not None:
+                try:
+                    pool.close()
+                except Exception:
+                    pass
+
+    def __enter__(self) -> "ShardLoader":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    # --- errors -----------------------------------------------------------------------------
+
+    def _explain(self, error: BaseException, epoch: int, batch: int) -> Exception:
+        """An error naming the shard and line of the sample that failed.
+
+        Bad lines (base64, label, not an image) are caught in the reader, which names the line;
+        its message survives the trip from the worker process and is raised again as it was.
+        What only the decoder notices (a corrupt JPEG body) DALI reports without the sample, so
+        the lines of the batches in flight are decoded again with Pillow to find the culprit.
+        """
+        text = _chain_text(error)
+        prefix = re.escape(f"{self.shard.path}: line ")
+        found = re.search(prefix + r"[^\n]*", text)
+        if found:
+            return InputError(found.group(0))
+        said = _dali_reason(text)
+        order = epoch_order(self.seed, epoch, self.lines)
+        depth = self.prefetch + 1
+        first_batch = batch
+        last_batch = min(batch + depth, self._len)
+        candidates = [
+            int(order[i % self.lines])
+            for i in range(first_batch * self.batch_size, last_batch * self.batch_size)
+        ]
+        bad = []
+        fd = os.open(self.shard.path, os.O_RDONLY)
+        try:
+            for pos in dict.fromkeys(candidates):
+                try:
+                    data, _ = self.shard.sample(fd, pos)
+                    _pillow_decode(data)
+                except Exception as e:  # a reader error or Pillow's: either names the culprit
+                    bad.append(f"line {pos + 1} ({_first_line(str(e))})")
+        finally:
+            os.close(fd)
+        if bad:
+            return InputError(f"{self.shard.path}: cannot decode {'; '.join(bad)}; DALI: {said}")
+        k = re.search(r"sample #(\d+)", text)
+        if k and int(k.group(1)) < self.batch_size:
+            # DALI names the index within the batch, not the batch: one line per batch in flight.
+            candidates = candidates[int(k.group(1)) :: self.batch_size]
+        lines = ", ".join(str(p + 1) for p in sorted(set(candidates))[:64])
+        return InputError(
+            f"{self.shard.path}: decoding failed in epoch {epoch}, batch {batch} or one prefetched "
+            f"after it; the sample is one of lines {lines}; DALI: {said}"
+        )
+
+
+def _chain_text(error: BaseException) -> str:
+    parts, seen, e = [], set(), error
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        parts.append(str(e))
+        e = e.__cause__ or e.__context__
+    return "\n".join(parts)
+
+
+def _dali_reason(text: str) -> str:
+    """The informative part of a DALI pipeline error (it opens with generic lines)."""
+    for pattern in (r"Failed to decode[^\n]*", r"Error in [^\n]*operator[^\n]*"):
+        found = re.search(pattern, text)
+        if found:
+            return found.group(0).strip(" :,")[:300]
+    return _first_line(text)
+
+
+def _first_line(text: str) -> str:
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith(("Traceback", "Exception traceback", "File ")):
+            return line[:300]
+    return text.strip()[:300]
+
+
+def _pillow_decode(data: bytes) -> None:
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            im.load()
+    except Image.UnidentifiedImageError:
+        raise ValueError("Pillow cannot read it either: not a valid image") from None

@@ -1,0 +1,182 @@
+"""The DALI pipeline over one rank's shard: read (Python workers) → decode → augment.
+
+Decoding is the expensive step of image training, so it runs where it is fastest: on the GPU
+(``device="mixed"``: nvJPEG and, where the GPU has one, the hardware JPEG decoder) when a CUDA
+device is present, and on the CPU (libjpeg-turbo in DALI's own threads, ``device_id=None`` so no
+GPU is needed at all) when it is not.
+
+The training crop is a random resized crop (area fraction and aspect ratio drawn from ranges, the
+crop placed at random, resized to ``size``×``size``) plus a horizontal flip. Its random numbers are
+not DALI's: the source hands five uniform numbers per sample, drawn from (seed, epoch, rank,
+position), and the pipeline turns them into the crop window with DALI arithmetic and resizes that
+window with ``fn.resize``'s region of interest (what ``fn.random_resized_crop`` does inside). That
+makes every crop a function of the sample and the epoch only, so a resumed run, a run with more
+workers and a CPU run all see the same crops.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+MODES = ("train", "eval", "decode")
+DEVICES = ("auto", "cpu", "mixed", "gpu")
+
+
+def cuda_device_count() -> int:
+    """Number of CUDA devices DALI can use (0 on a machine without a GPU or driver)."""
+    try:
+        from nvidia.dali.backend import GetCUDADeviceCount
+
+        return int(GetCUDADeviceCount())
+    except Exception:  # no driver: DALI raises instead of returning 0
+        return 0
+
+
+def resolve_device(device: str) -> str:
+    """``"mixed"`` (GPU decoding) or ``"cpu"`` for a requested ``device``.
+
+    ``"auto"`` picks ``"mixed"`` when a CUDA device is present; ``"gpu"`` is an alias of
+    ``"mixed"``. Asking for the GPU on a machine without one is an error, not a silent fallback.
+    """
+    if device not in DEVICES:
+        raise ValueError(f"device must be one of {', '.join(DEVICES)}; got {device!r}")
+    if device == "auto":
+        return "mixed" if cuda_device_count() > 0 else "cpu"
+    if device in ("mixed", "gpu"):
+        if cuda_device_count() == 0:
+            raise ValueError(f"device={device!r} decodes on the GPU, but no CUDA device is visible; use device='cpu' or 'auto'")
+        return "mixed"
+    return "cpu"
+
+
+def default_device_id() -> int:
+    """The GPU of this process: ``LOCAL_RANK`` (set by torchrun) modulo the devices present."""
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    count = max(cuda_device_count(), 1)
+    return local_rank % count
+
+
+def _random_crop_window(shape, rnd, area: Sequence[float], ratio: Sequence[float]):
+    """ROI start/end (y, x) of a random resized crop, from the image shape and 4 uniforms."""
+    import nvidia.dali.fn as fn
+    import nvidia.dali.math as dmath
+    import nvidia.dali.types as types
+
+    h = fn.cast(shape[0], dtype=types.FLOAT)
+    w = fn.cast(shape[1], dtype=types.FLOAT)
+    frac = area[0] + (area[1] - area[0]) * rnd[0]
+    log_lo, log_hi = math.log(ratio[0]), math.log(ratio[1])
+    r = dmath.exp(log_lo + (log_hi - log_lo) * rnd[1])  # width / height
+    # Largest area with this aspect ratio that still fits: w*w/r (width-bound), h*h*r (height-bound).
+    crop_area = dmath.min(dmath.min(frac * h * w, w * w / r), h * h * r)
+    cw = dmath.sqrt(crop_area * r)
+    ch = dmath.sqrt(crop_area / r)
+    x0 = rnd[2] * (w - cw)
+    y0 = rnd[3] * (h - ch)
+    return fn.stack(y0, x0), fn.stack(y0 + ch, x0 + cw)
+
+
+def shard_pipeline(
+    source,
+    *,
+    batch_size: int,
+    mode: str = "train",
+    size: int = 224,
+    device: str = "auto",
+    device_id: int | None = None,
+    fp16: bool = False,
+    num_threads: int = 2,
+    py_num_workers: int = 2,
+    py_start_method: str = "auto",
+    prefetch: int = 2,
+    area: Sequence[float] = (0.08, 1.0),
+    ratio: Sequence[float] = (3 / 4, 4 / 3),
+    eval_resize: int | None = None,
+    seed: int = 0,
+):
+    """Build (not yet run) a DALI pipeline over ``source`` (a :class:`~.source.ShardSource`).
+
+    Outputs ``(images, labels, positions)``. ``mode``:
+
+    * ``"train"`` — random resized crop to ``size``×``size`` (``area``, ``ratio`` ranges), random
+      horizontal flip, ImageNet normalisation, float CHW (``fp16`` for half precision);
+    * ``"eval"`` — shorter side resized to ``eval_resize`` (default ``size / 0.875``, i.e. 256 for
+      224), centre crop ``size``×``size``, same normalisation;
+    * ``"decode"`` — the decoded RGB images as they are (uint8 HWC, varying sizes), for checks.
+
+    ``device``: ``"auto"`` (GPU decoding when a CUDA device is present), ``"mixed"``/``"gpu"`` or
+    ``"cpu"``. Images and labels of a GPU pipeline are on the GPU, positions stay on the CPU.
+    ``py_start_method="auto"`` forks the reader workers on the CPU and spawns them when the GPU is
+    used (a process holding a CUDA context must not fork).
+    """
+    from nvidia.dali import Pipeline
+    import nvidia.dali.fn as fn
+    import nvidia.dali.types as types
+
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
+    if batch_size < 1 or size < 1 or num_threads < 1 or py_num_workers < 1 or prefetch < 1:
+        raise ValueError(
+            "batch_size, size, num_threads, py_num_workers and prefetch must be >= 1; got "
+            f"{batch_size}, {size}, {num_threads}, {py_num_workers}, {prefetch}"
+        )
+    if not (0 < area[0] <= area[1] <= 1) or not (0 < ratio[0] <= ratio[1]):
+        raise ValueError(f"area must satisfy 0 < lo <= hi <= 1 and ratio 0 < lo <= hi; got {area}, {ratio}")
+    decoder = resolve_device(device)
+    gpu = decoder == "mixed"
+    if gpu and device_id is None:
+        device_id = default_device_id()
+    if py_start_method == "auto":
+        py_start_method = "spawn" if gpu else "fork"
+    dtype = types.FLOAT16 if fp16 else types.FLOAT
+
+    pipe = Pipeline(
+        batch_size=batch_size,
+        num_threads=num_threads,
+        device_id=device_id if gpu else None,
+        seed=seed,
+        py_num_workers=py_num_workers,
+        py_start_method=py_start_method,
+        prefetch_queue_depth=prefetch,
+    )
+    with pipe:
+        train = mode == "train"
+        if bool(getattr(source, "augment", train)) != train:
+            raise ValueError(f"the source must hand augmentation numbers exactly in train mode (mode={mode!r})")
+        outputs = fn.external_source(
+            source=source,
+            num_outputs=4 if train else 3,
+            parallel=True,
+            batch=False,
+            prefetch_queue_depth=prefetch,
+            dtype=[types.UINT8, types.INT64, types.INT64, types.FLOAT][: 4 if train else 3],
+            ndim=[1, 0, 0, 1][: 4 if train else 3],
+        )
+        encoded, labels, positions = outputs[:3]
+        images = fn.decoders.image(encoded, device=decoder, output_type=types.RGB)
+        norm = dict(
+            dtype=dtype,
+            output_layout="CHW",
+            mean=[255 * m for m in IMAGENET_MEAN],
+            std=[255 * s for s in IMAGENET_STD],
+        )
+        if train:
+            rnd = outputs[3]
+            start, end = _random_crop_window(fn.peek_image_shape(encoded), rnd, area, ratio)
+            images = fn.resize(images, size=[size, size], roi_start=start, roi_end=end, antialias=True)
+            flip = fn.cast(rnd[4] < 0.5, dtype=types.INT32)
+            images = fn.crop_mirror_normalize(images, mirror=flip, **norm)
+        elif mode == "eval":
+            shorter = eval_resize if eval_resize is not None else round(size / 0.875)
+            if shorter < size:
+                raise ValueError(f"eval_resize ({shorter}) must be >= size ({size})")
+            images = fn.resize(images, resize_shorter=shorter, antialias=True)
+            images = fn.crop_mirror_normalize(images, crop=(size, size), crop_pos_x=0.5, crop_pos_y=0.5, **norm)
+        if gpu:
+            labels = labels.gpu()
+        pipe.set_outputs(images, labels, positions)
+    return pipe
