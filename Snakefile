@@ -11,6 +11,7 @@ configfile: "pipelines/config.yaml"
 
 include: "pipelines/common.smk"
 include: "pipelines/corpus.smk"
+include: "pipelines/word2vec.smk"
 
 
 rule all:

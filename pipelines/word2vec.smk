@@ -1,0 +1,86 @@
+# Word vectors: corpus.txt → gensim word2vec (results/w2v/) → scores on test sets (eval.json).
+# `snakemake -j8 w2v` trains, and evaluates when w2v.analogies or w2v.similarity list files.
+# Settings: the `w2v:` block of pipelines/config.yaml; override nested keys with e.g.
+#   snakemake -j8 w2v --config 'w2v={workers: 1, analogies: [analogy.txt]}'
+
+
+def _w2v(key, kind):
+    """A `w2v:` setting as `kind`; values from --config arrive as strings ("1", "true")."""
+    value = config["w2v"][key]
+    if kind is bool:
+        if isinstance(value, str):
+            if value.lower() not in ("0", "1", "true", "false", "yes", "no"):
+                raise ValueError(f"config w2v.{key} must be a boolean (0/1, true/false), got {value!r}")
+            return value.lower() in ("1", "true", "yes")
+        return bool(value)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"config w2v.{key} must be an integer, got {value!r}") from None
+
+
+def _w2v_files(key):
+    """A list of test-set files (one path alone is accepted too; empty or null means none)."""
+    value = config["w2v"].get(key) or []
+    return [str(value)] if isinstance(value, str) else [str(v) for v in value]
+
+
+W2V_ANALOGIES = _w2v_files("analogies")
+W2V_SIMILARITY = _w2v_files("similarity")
+W2V_WORKERS = _w2v("workers", int)
+if W2V_WORKERS < 1:
+    raise ValueError(f"config w2v.workers must be >= 1, got {W2V_WORKERS}")
+
+
+rule w2v_train:
+    input:
+        "results/corpus/corpus.txt",
+    output:
+        model="results/w2v/word2vec.model",
+        kv="results/w2v/vectors.kv",
+        txt="results/w2v/vectors.txt",
+        stats="results/w2v/train.json",
+    log:
+        "results/logs/w2v/train.log",
+    benchmark:
+        "results/benchmarks/w2v/train.tsv"
+    threads: W2V_WORKERS
+    params:
+        outdir=lambda wildcards, output: os.path.dirname(output.stats),
+        sg="--sg" if _w2v("sg", bool) else "--cbow",
+        options=" ".join(
+            f"--{key.replace('_', '-')} {_w2v(key, int)}"
+            for key in ("vector_size", "window", "min_count", "negative", "epochs", "seed")
+        ),
+    shell:
+        "{PREP} w2v train {input:q} --out {params.outdir:q} {params.options} {params.sg}"
+        " --workers {threads} 2> {log:q}"
+
+
+rule w2v_eval:
+    input:
+        kv="results/w2v/vectors.kv",
+        analogies=W2V_ANALOGIES,
+        similarity=W2V_SIMILARITY,
+    output:
+        "results/w2v/eval.json",
+    log:
+        "results/logs/w2v/eval.log",
+    benchmark:
+        "results/benchmarks/w2v/eval.tsv"
+    params:
+        files=lambda wildcards, input: " ".join(
+            [f"--analogies {shlex.quote(p)}" for p in input.analogies]
+            + [f"--similarity {shlex.quote(p)}" for p in input.similarity]
+        ),
+        restrict=_w2v("restrict_vocab", int),
+    shell:
+        "{PREP} w2v eval {input.kv:q} {params.files} --restrict-vocab {params.restrict}"
+        " --out {output:q} > {log:q} 2>&1"
+
+
+rule w2v:
+    localrule: True
+    input:
+        rules.w2v_train.output,
+        ["results/w2v/eval.json"] if W2V_ANALOGIES or W2V_SIMILARITY else [],
