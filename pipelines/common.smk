@@ -16,19 +16,25 @@ def _find_prep() -> str:
 
 def _check_config(config: dict) -> None:
     """Refuse bad settings before any job starts, naming the setting."""
-    from prepsuite.text.convert import OPENCC_CONFIGS
-    from prepsuite.text.extract import ENGINES
+    from prepsuite.text import convert, extract, segment
 
     problems = []
     if not isinstance(config.get("chunks"), int) or config["chunks"] < 1:
         problems.append(f"chunks: must be an integer >= 1, got {config.get('chunks')!r}")
-    if config["extract"].get("engine") not in ENGINES:
-        problems.append(f"extract.engine: {config['extract'].get('engine')!r} is not one of {', '.join(ENGINES)}")
-    if config["convert"].get("config") not in OPENCC_CONFIGS:
+    for stage, module in (("extract", extract), ("convert", convert), ("segment", segment)):
+        engine = config[stage].get("engine")
+        if engine not in module.ENGINES:
+            problems.append(f"{stage}.engine: {engine!r} is not one of {', '.join(module.ENGINES)}")
+    if config["convert"].get("config") not in convert.OPENCC_CONFIGS:
         problems.append(
             f"convert.config: unknown OpenCC config {config['convert'].get('config')!r}; "
-            f"choose one of {', '.join(OPENCC_CONFIGS)}"
+            f"choose one of {', '.join(convert.OPENCC_CONFIGS)}"
         )
+    elif config["convert"].get("engine") == "cpp":
+        try:
+            convert.cpp_opencc_dir()
+        except ValueError as err:
+            problems.append(f"convert.engine: {err}")
     if problems:
         raise ValueError("bad workflow config (pipelines/config.yaml or --config):\n  " + "\n  ".join(problems))
 

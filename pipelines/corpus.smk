@@ -51,8 +51,9 @@ rule convert:
         "results/benchmarks/convert/{scatteritem}.tsv"
     params:
         config=config["convert"]["config"],
+        engine=config["convert"]["engine"],
     shell:
-        "{PREP} convert {input:q} {output.chunk:q} --config {params.config}"
+        "{PREP} convert {input:q} {output.chunk:q} --config {params.config} --engine {params.engine}"
         " --stats {output.stats:q} 2> {log:q}"
 
 
@@ -70,8 +71,9 @@ rule segment:
         hmm="--hmm" if config["segment"]["hmm"] else "--no-hmm",
         user_dict=opt("--user-dict", config["segment"].get("user_dict")),
         convert=config["convert"]["config"],
+        engine=config["segment"]["engine"],
     shell:
-        "{PREP} segment {input:q} {output.chunk:q} {params.hmm} {params.user_dict}"
+        "{PREP} segment {input:q} {output.chunk:q} --engine {params.engine} {params.hmm} {params.user_dict}"
         " --convert-tokens {params.convert}"
         " --stats {output.stats:q} 2> {log:q}"
 

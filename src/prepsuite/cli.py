@@ -58,6 +58,16 @@ class Engine(str, Enum):
     gensim = "gensim"
 
 
+class ConvertEngine(str, Enum):
+    python = "python"
+    cpp = "cpp"
+
+
+class SegmentEngine(str, Enum):
+    rjieba = "rjieba"
+    jieba = "jieba"
+
+
 class Format(str, Enum):
     auto = "auto"
     text = "text"
@@ -121,6 +131,7 @@ def convert(
     input: InputArg,
     output: OutputArg,
     config: Annotated[str, typer.Option(help="OpenCC conversion config: t2s, tw2s (Taiwan), hk2s (Hong Kong) or tw2sp (Taiwan, with mainland phrases).")] = "t2s",
+    engine: Annotated[ConvertEngine, typer.Option(help="python: opencc-python-reimplemented (always there, ~1 MB/s); cpp: OpenCC's C++ library, installed apart by setup.sh (~20-60 MB/s).")] = ConvertEngine.python,
     format: FormatOpt = Format.auto,
     stats: StatsOpt = None,
 ) -> None:
@@ -131,7 +142,7 @@ def convert(
     from .text.files import convert_file
 
     with byte_progress("convert", file_size(input), err) as progress:
-        report(convert_file(input, output, config, format.value, progress), stats)
+        report(convert_file(input, output, config, format.value, progress, engine.value), stats)
 
 
 @app.command()
@@ -141,6 +152,7 @@ def segment(
     output: OutputArg,
     hmm: Annotated[bool, typer.Option("--hmm/--no-hmm", help="Let jieba's HMM find words missing from its dictionary.")] = True,
     user_dict: Annotated[Optional[Path], typer.Option(help="jieba user dictionary (lines: word [freq] [tag]).")] = None,
+    engine: Annotated[SegmentEngine, typer.Option(help="rjieba: jieba's tokens, computed mostly by its Rust port (several times faster); jieba: jieba itself.")] = SegmentEngine.rjieba,
     convert_tokens: Annotated[Optional[str], typer.Option(help="Also pass each token through this OpenCC config, so that converting the output again changes nothing (a split phrase such as 畢昇 → 毕 昇 would otherwise become 毕 升).")] = None,
     format: FormatOpt = Format.auto,
     stats: StatsOpt = None,
@@ -152,7 +164,8 @@ def segment(
     from .text.files import segment_file
 
     with byte_progress("segment", file_size(input), err) as progress:
-        report(segment_file(input, output, hmm, user_dict, format.value, convert_tokens, progress), stats)
+        report(segment_file(input, output, hmm, user_dict, format.value, convert_tokens, progress,
+                            engine.value), stats)
 
 
 @app.command()

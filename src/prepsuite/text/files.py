@@ -13,7 +13,8 @@ from ..progress import Progress
 from ..stats import StageStats
 from ..textio import DecodeCounter, Record, RejectLog, atomic_output, detect_format, format_record, read_records
 from .clean import clean_records, load_rules
-from .convert import convert_records, make_converter
+from .convert import check_engine, convert_records, make_converter
+from .segment import ENGINES as SEGMENT_ENGINES
 from .segment import segment_records
 
 Transform = Callable[[Iterable[Record], StageStats], Iterator[Record]]
@@ -53,17 +54,19 @@ def clean_file(input: str, output: str, rules_file: str | Path | None = None, fm
 
 
 def convert_file(input: str, output: str, config: str = "t2s", fmt: str = "auto",
-                 progress: Progress | None = None) -> StageStats:
-    make_converter(config)  # refuse an unknown config before any output is started
+                 progress: Progress | None = None, engine: str = "python") -> StageStats:
+    check_engine(engine, config)  # refuse before any output is started
     return run_stage("convert", input, output,
-                     lambda recs, st: convert_records(recs, st, config), fmt, None, progress)
+                     lambda recs, st: convert_records(recs, st, config, engine), fmt, None, progress)
 
 
 def segment_file(input: str, output: str, hmm: bool = True, user_dict: str | Path | None = None,
                  fmt: str = "auto", convert_tokens: str | None = None,
-                 progress: Progress | None = None) -> StageStats:
+                 progress: Progress | None = None, engine: str = "rjieba") -> StageStats:
     if convert_tokens:
         make_converter(convert_tokens)
+    if engine not in SEGMENT_ENGINES:
+        raise ValueError(f"unknown segmentation engine {engine!r}; choose one of {', '.join(SEGMENT_ENGINES)}")
     return run_stage("segment", input, output,
-                     lambda recs, st: segment_records(recs, st, hmm, user_dict, convert_tokens),
+                     lambda recs, st: segment_records(recs, st, hmm, user_dict, convert_tokens, engine),
                      fmt, None, progress)

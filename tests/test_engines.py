@@ -1,0 +1,117 @@
+"""The fast engines give the same output as the reference ones, line by line."""
+
+import json
+
+import pytest
+
+from prepsuite.stats import StageStats
+from prepsuite.text.clean import clean_text
+from prepsuite.text.convert import convert_batch_cpp, convert_records, make_converter
+from prepsuite.text.sample import ARTICLES
+from prepsuite.text.segment import jieba_only_spans, join_tokens, make_cutter
+from prepsuite.textio import Record
+
+SAMPLE = [convert_text for convert_text in (make_converter("t2s").convert(clean_text(a.text)) for a in ARTICLES)]
+TRICKY = [
+    "长江全长约6300公里，5-16日 J.G 测试 AlphaGo 击败了李世乭。",
+    "测试  多个空格\t和 tab，全角　空格 ・· 符号！？……——混合 abc def 5-16 J.G. 100% C++ C# a_b &amp;",
+    "ＡＢＣ １２３ ①② ㄅㄆ 한국어 日本語のテキスト ☆★ 😀 emoji",
+    "-5-", "a-b-c-d", "北京-上海.高铁", "-", "", "历史.", "1990-1995年", "T恤和A股 卡拉OK",
+]
+
+
+def differences(lines, hmm):
+    fast, used = make_cutter("rjieba", hmm)
+    slow, _ = make_cutter("jieba", hmm)
+    assert used == "rjieba"
+    return [(line, join_tokens(fast(line)), join_tokens(slow(line))) for line in lines
+            if join_tokens(fast(line)) != join_tokens(slow(line))]
+
+
+@pytest.mark.parametrize("hmm", [True, False])
+def test_rjieba_engine_equals_jieba_on_the_sample_corpus(hmm):
+    diffs = differences(SAMPLE, hmm)
+    assert diffs == [], "\n".join(f"{line}\n  rjieba: {a}\n  jieba:  {b}" for line, a, b in diffs)
+
+
+@pytest.mark.parametrize("hmm", [True, False])
+def test_rjieba_engine_equals_jieba_where_rjieba_alone_differs(hmm):
+    assert differences(TRICKY, hmm) == []
+
+
+def test_rjieba_alone_does_differ_there():
+    """Why the hybrid exists: plain rjieba keeps 5-16 whole where jieba splits it."""
+    import jieba
+    import rjieba
+
+    assert rjieba.cut("5-16日", True) != list(jieba.cut("5-16日", HMM=True))
+
+
+def test_jieba_only_spans_cover_whole_blocks():
+    text = "在5-16日和J.G之间，还有100%"
+    assert [text[a:b] for a, b in jieba_only_spans(text)] == ["在5-16日和J.G之间", "还有100%"]
+
+
+def test_user_dictionary_falls_back_to_jieba(tmp_path, caplog):
+    user_dict = tmp_path / "user.dict"
+    user_dict.write_text("杭研大厦 10 n\n", encoding="utf-8")
+    cut, used = make_cutter("rjieba", True, user_dict)
+    assert used == "jieba"
+    assert "杭研大厦" in list(cut("他来到了网易杭研大厦"))
+    assert "rjieba cannot honour --user-dict" in caplog.text
+
+
+def test_unknown_engines_are_refused():
+    with pytest.raises(ValueError, match="unknown segmentation engine 'pkuseg'"):
+        make_cutter("pkuseg")
+    with pytest.raises(ValueError, match="unknown conversion engine 'java'"):
+        list(convert_records([Record("漢字", 1)], StageStats("convert"), engine="java"))
+
+
+# --- conversion engines ---------------------------------------------------------------------
+
+RAW = [clean_text(a.text) for a in ARTICLES]
+
+
+@pytest.mark.parametrize("config", ["t2s", "tw2s", "hk2s"])
+def test_cpp_engine_equals_python_engine_on_the_sample(config):
+    cc = make_converter(config)
+    assert convert_batch_cpp(RAW, config) == [cc.convert(t) for t in RAW]
+
+
+def test_tw2sp_engines_differ_only_in_dictionary_version():
+    """Their phrase tables differ (documented in README): the C++ one is the newer."""
+    cc = make_converter("tw2sp")
+    py = [cc.convert(t) for t in RAW]
+    cpp = convert_batch_cpp(RAW, "tw2sp")
+    assert len(py) == len(cpp)
+    changed = [(a, b) for a, b in zip(py, cpp) if a != b]
+    assert any("概率论" in b and "几率论" in a for a, b in changed)
+    assert all(len(a) == len(b) for a, b in changed)
+
+
+def test_cpp_engine_keeps_documents_apart_and_multiline_documents_intact():
+    texts = ["漢字", "", "第一行\n第二行", "臺灣"]
+    assert convert_batch_cpp(texts) == ["汉字", "", "第一行\n第二行", "台湾"]
+
+
+def test_cpp_engine_batches_preserve_order():
+    recs = [Record(f"第{i}個漢字", i) for i in range(1, 200)]
+    stats = StageStats("convert")
+    out = list(convert_records(recs, stats, engine="cpp", batch_bytes=100))
+    assert [r.text for r in out] == [f"第{i}个汉字" for i in range(1, 200)]
+    assert [r.lineno for r in out] == list(range(1, 200))
+    assert stats.counters["engine_cpp"] == 1
+
+
+def test_cpp_engine_missing_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("PREPSUITE_OPENCC_CPP", str(tmp_path / "nowhere"))
+    with pytest.raises(ValueError, match="needs OpenCC's official C[+][+] build"):
+        convert_batch_cpp(["漢字"])
+
+
+def test_project_environment_never_imports_the_official_binding():
+    import opencc
+
+    assert "opencc-cpp" not in opencc.__file__
+    assert hasattr(opencc, "OpenCC") and make_converter("t2s").convert("漢") == "汉"
