@@ -1,0 +1,351 @@
+"""DALI loaders: a user's session with `from prepsuite.dali import ShardLoader`.
+
+The shards of the real photos are built the way a user builds them (pack_images, then
+shard_dataset); the loader's bookkeeping (epochs, resume, rank lengths, bad lines) is also
+checked on small generated JPEGs so that it runs in a second. Everything here runs on the CPU;
+the GPU (``mixed``) cases run only where a CUDA device is present.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import hashlib
+import io
+import json
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("nvidia.dali", reason="DALI is the optional extra `dali`")
+torch = pytest.importorskip("torch", reason="PyTorch is the optional extra `dali`")
+
+from PIL import Image, ImageOps  # noqa: E402
+
+from prepsuite.dali import ShardLoader, cuda_device_count, epoch_order, open_rank_shard, shard_pipeline  # noqa: E402
+from prepsuite.dali.source import ShardSource  # noqa: E402
+from prepsuite.textio import InputError  # noqa: E402
+
+GPU = cuda_device_count() > 0
+FAST = dict(device="cpu", size=32, num_workers=1, num_threads=2, prefetch=1)
+
+
+# --- shards of generated images (no photos needed) --------------------------------------------
+
+
+def jpeg(seed: int, w: int, h: int, subsampling: int = 2) -> bytes:
+    """A small JPEG with smooth gradients (decoders agree on those), different per seed."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    a, b, c = rng.uniform(0.2, 1.0, 3)
+    img = np.stack([x / w * 255 * a, y / h * 255 * b, (x + y) / (w + h) * 255 * c], axis=-1)
+    buf = io.BytesIO()
+    Image.fromarray(img.astype(np.uint8)).save(buf, "JPEG", quality=90, subsampling=subsampling)
+    return buf.getvalue()
+
+
+def write_shard_dir(out: Path, ranks: list[list[bytes]], labels: list[list[int]] | None = None) -> Path:
+    """A shard directory in `prep shard`'s layout from raw line payloads (base64 part), rank by rank.
+
+    Used to place bad lines where the real `prep shard` (which rejects them) never would.
+    """
+    out.mkdir(parents=True)
+    nranks = len(ranks)
+    con = sqlite3.connect(out / "index.db")
+    con.execute(
+        "CREATE TABLE lines (rank INTEGER, position INTEGER, shard_offset INTEGER, length INTEGER, "
+        "source_file TEXT, source_line INTEGER, source_offset INTEGER, label INTEGER, "
+        "is_padding INTEGER, PRIMARY KEY (rank, position))"
+    )
+    entries = []
+    for r, payloads in enumerate(ranks):
+        name = f"rank-{r:05d}-of-{nranks:05d}.b64"
+        data, offset = bytearray(), 0
+        for pos, payload in enumerate(payloads):
+            label = labels[r][pos] if labels else 100 * r + pos
+            line = payload + b"\t" + str(label).encode()
+            con.execute(
+                "INSERT INTO lines VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (r, pos, offset, len(line), "part-00000.b64", pos + 1, 0, label, 0),
+            )
+            data += line + b"\n"
+            offset += len(line) + 1
+        (out / name).write_bytes(data)
+        entries.append(
+            {"rank": r, "file": name, "lines": len(payloads), "real": len(payloads), "padding": 0,
+             "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+        )
+    con.commit()
+    con.close()
+    manifest = {"format_version": 1, "n": sum(len(p) for p in ranks), "nranks": nranks, "seed": 0,
+                "per_rank_lines": len(ranks[0]), "padding": 0, "ranks": entries}
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    return out
+
+
+def b64(data: bytes) -> bytes:
+    return base64.b64encode(data)
+
+
+@pytest.fixture(scope="module")
+def small_shards(tmp_path_factory) -> Path:
+    """2 ranks × 23 generated JPEGs of assorted sizes: 23 is prime, so batches never divide it."""
+    ranks = [[b64(jpeg(100 * r + i, 40 + 3 * i, 30 + 2 * i)) for i in range(23)] for r in range(2)]
+    return write_shard_dir(tmp_path_factory.mktemp("dali") / "small", ranks)
+
+
+def run_epoch(loader: ShardLoader):
+    """All batches of the loader's current epoch: (images, labels, positions) per batch."""
+    return [(im.clone(), lab.clone(), pos.clone()) for im, lab, pos in loader]
+
+
+# --- shards of the real photos, built as a user builds them ----------------------------------
+
+
+@pytest.fixture(scope="module")
+def photo_shards(photos: Path, tmp_path_factory):
+    """All the shared photos (every subfolder) packed and sharded for 2 ranks.
+
+    Returns the shard directory and {sha256 of the image bytes: original file}.
+    """
+    from prepsuite.shards import pack_images, shard_dataset
+
+    work = tmp_path_factory.mktemp("dali-photos")
+    files = sorted(p for p in photos.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg"))
+    labels = {}
+    for line in (photos / "single_jpeg" / "image_list.txt").read_text().split("\n"):
+        if line.strip():
+            rel, label = line.rsplit(None, 1)
+            labels[f"single_jpeg/{rel}"] = int(label)
+    listing = work / "labels.txt"
+    listing.write_text(
+        "".join(f"{f.relative_to(photos)} {labels.get(str(f.relative_to(photos)), 900 + i)}\n" for i, f in enumerate(files))
+    )
+    pack_images(photos, listing, work / "packed", part_lines=16)
+    shard_dataset(work / "packed", nranks=2, out=work / "shards", seed=0)
+    by_hash = {hashlib.sha256(f.read_bytes()).hexdigest(): f for f in files}
+    return work / "shards", by_hash
+
+
+def index_rows(shard_dir: Path, rank: int) -> list[tuple[int, int]]:
+    con = sqlite3.connect(shard_dir / "index.db")
+    try:
+        return con.execute("SELECT position, label FROM lines WHERE rank = ? ORDER BY position", (rank,)).fetchall()
+    finally:
+        con.close()
+
+
+def pillow_rgb(path: Path) -> np.ndarray:
+    with Image.open(path) as im:
+        return np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
+
+
+@pytest.mark.parametrize("rank", [0, 1])
+def test_photos_decode_like_pillow_with_index_labels(photo_shards, rank):
+    """Every photo (odd sizes, all chroma subsamplings, EXIF orientations) decodes, matches Pillow."""
+    shard_dir, by_hash = photo_shards
+    shard = open_rank_shard(shard_dir, rank, 2)
+    batch = 12
+    epoch_samples = -(-len(shard) // batch) * batch
+    source = ShardSource(shard, seed=0, first_epoch=0, start_sample=0, epoch_samples=epoch_samples, augment=False)
+    pipe = shard_pipeline(source, batch_size=batch, mode="decode", device="cpu", py_num_workers=1)
+    pipe.build()
+    labels_of = dict(index_rows(shard_dir, rank))
+    seen = []
+    fd = os.open(shard.path, os.O_RDONLY)
+    try:
+        while True:
+            try:
+                images, labels, positions = pipe.run()
+            except StopIteration:
+                break
+            for i in range(batch):
+                pos = int(np.asarray(positions.at(i)))
+                got = np.asarray(images.at(i))
+                data, _ = shard.sample(fd, pos)
+                original = by_hash[hashlib.sha256(data).hexdigest()]
+                want = pillow_rgb(original)
+                assert got.dtype == np.uint8 and got.shape == want.shape, original.name
+                diff = np.abs(got.astype(np.int16) - want.astype(np.int16))
+                assert diff.max() <= 2, f"{original.name}: differs from Pillow by up to {diff.max()}"
+                assert int(np.asarray(labels.at(i))) == labels_of[pos]
+                seen.append(pos)
+    finally:
+        os.close(fd)
+        del pipe
+    # The last batch is completed with the epoch's first samples; the loader cuts those off.
+    assert sorted(seen[: len(shard)]) == list(range(len(shard)))
+
+
+def test_loader_on_photos_shapes_labels_and_coverage(photo_shards):
+    shard_dir, _ = photo_shards
+    loader = ShardLoader(shard_dir, 10, rank=1, nranks=2, device="cpu", size=64, return_index=True, num_workers=2)
+    assert len(loader) == 4 and loader.lines == 36
+    labels_of = dict(index_rows(shard_dir, 1))
+    batches = run_epoch(loader)
+    assert [b[0].shape for b in batches] == [(10, 3, 64, 64)] * 3 + [(6, 3, 64, 64)]
+    assert all(b[0].dtype == torch.float32 and b[1].dtype == torch.int64 for b in batches)
+    positions = torch.cat([b[2] for b in batches]).tolist()
+    assert sorted(positions) == list(range(36)), "every line exactly once per epoch"
+    assert torch.cat([b[1] for b in batches]).tolist() == [labels_of[p] for p in positions]
+    images = torch.cat([b[0] for b in batches])
+    # ImageNet-normalised pixels: back in 0..255 after undoing mean/std.
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    pixels = (images * std + mean) * 255
+    assert pixels.min() >= -0.5 and pixels.max() <= 255.5 and pixels.std() > 20
+    loader.close()
+
+
+def test_eval_mode_is_a_centre_crop_and_fp16(photo_shards):
+    shard_dir, _ = photo_shards
+    loader = ShardLoader(shard_dir, 36, rank=0, nranks=2, train=False, fp16=True, device="cpu", size=48, eval_resize=56)
+    (images, labels), = list(loader)
+    assert images.shape == (36, 3, 48, 48) and images.dtype == torch.float16
+    again, _ = next(iter(loader))  # epoch 1: another order, the same deterministic crops
+    key = lambda t: sorted(t.float().sum(dim=(1, 2, 3)).tolist())  # noqa: E731
+    assert key(again) == key(images)
+    loader.close()
+
+
+# --- the loader's bookkeeping ------------------------------------------------------------------
+
+
+def test_len_and_steps_equal_on_every_rank(small_shards):
+    for drop_last, expected in ((False, 3), (True, 2)):
+        loaders = [ShardLoader(small_shards, 10, rank=r, nranks=2, drop_last=drop_last, **FAST) for r in range(2)]
+        assert [len(l) for l in loaders] == [expected, expected]
+        assert [sum(1 for _ in l) for l in loaders] == [expected, expected]
+        sizes = [b[0].shape[0] for b in loaders[0]]  # epoch 1
+        assert sizes == ([10, 10, 3] if not drop_last else [10, 10])
+        for l in loaders:
+            l.close()
+
+
+def test_every_sample_once_per_epoch_and_set_epoch(small_shards):
+    loader = ShardLoader(small_shards, 5, rank=0, nranks=2, return_index=True, **FAST)
+    first = run_epoch(loader)  # epoch 0
+    pos0 = torch.cat([b[2] for b in first]).tolist()
+    assert sorted(pos0) == list(range(23))
+    assert torch.cat([b[1] for b in first]).tolist() == pos0  # labels of rank 0 are 100*0 + position
+    assert pos0 == loader.order(0)
+    assert loader.state_dict()["epoch"] == 1 and loader.state_dict()["batch"] == 0
+
+    loader.set_epoch(1)
+    second = run_epoch(loader)
+    pos1 = torch.cat([b[2] for b in second]).tolist()
+    assert sorted(pos1) == list(range(23)) and pos1 != pos0
+
+    # A fresh loader (another run) gives epoch 1 again: same order, same crops, same flips.
+    other = ShardLoader(small_shards, 5, rank=0, nranks=2, return_index=True, **FAST)
+    other.set_epoch(1)
+    again = run_epoch(other)
+    assert all(torch.equal(a[2], b[2]) and torch.equal(a[0], b[0]) for a, b in zip(second, again))
+    # ... with more workers and threads too: the randomness belongs to the samples, not to DALI.
+    wide = ShardLoader(small_shards, 5, rank=0, nranks=2, return_index=True, device="cpu", size=32, num_workers=2, num_threads=3)
+    wide.set_epoch(1)
+    assert all(torch.equal(a[0], b[0]) for a, b in zip(second, run_epoch(wide)))
+
+    # Going back to an earlier epoch reproduces it.
+    loader.set_epoch(0)
+    assert torch.cat([b[2] for b in run_epoch(loader)]).tolist() == pos0
+    for l in (loader, other, wide):
+        l.close()
+
+
+def test_resume_continues_at_the_exact_next_batch(small_shards):
+    reference = ShardLoader(small_shards, 4, rank=1, nranks=2, return_index=True, **FAST)
+    reference.set_epoch(3)
+    uninterrupted = run_epoch(reference) + run_epoch(reference)  # epochs 3 and 4
+    assert len(uninterrupted) == 2 * len(reference) == 12
+
+    interrupted = ShardLoader(small_shards, 4, rank=1, nranks=2, return_index=True, **FAST)
+    interrupted.set_epoch(3)
+    it = iter(interrupted)
+    done = [next(it) for _ in range(4)]
+    state = interrupted.state_dict()
+    assert (state["epoch"], state["batch"]) == (3, 4)
+    interrupted.close()
+
+    resumed = ShardLoader(small_shards, 4, rank=1, nranks=2, return_index=True, **FAST)
+    resumed.load_state_dict(json.loads(json.dumps(state)))  # as saved in a checkpoint
+    resumed.set_epoch(3)  # the usual epoch loop after resuming keeps the position
+    rest = run_epoch(resumed)
+    assert len(rest) == 2
+    resumed.set_epoch(4)
+    rest += run_epoch(resumed)
+    for got, want in zip(done + rest, uninterrupted, strict=True):
+        assert torch.equal(got[2], want[2]) and torch.equal(got[1], want[1]) and torch.equal(got[0], want[0])
+
+    with pytest.raises(ValueError, match="batch_size=8"):
+        ShardLoader(small_shards, 8, rank=1, nranks=2, **FAST).load_state_dict(state)
+    reference.close()
+    resumed.close()
+
+
+def test_rank_and_world_size_from_torchrun_environment(small_shards, monkeypatch):
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    loader = ShardLoader(small_shards, 8, **FAST)
+    assert (loader.rank, loader.nranks) == (1, 2)
+    _, labels = next(iter(loader))
+    assert all(100 <= v < 200 for v in labels.tolist()), "rank 1's lines"
+    loader.close()
+
+
+def test_refuses_a_shard_directory_for_another_nranks(small_shards, tmp_path):
+    with pytest.raises(ValueError, match=r"written for nranks=2.*nranks=4"):
+        ShardLoader(small_shards, 8, rank=0, nranks=4, **FAST)
+    with pytest.raises(ValueError, match="rank must be in 0..1"):
+        ShardLoader(small_shards, 8, rank=2, nranks=2, **FAST)
+    with pytest.raises(FileNotFoundError, match="no such shard directory"):
+        ShardLoader(tmp_path / "nothing", 8, rank=0, nranks=1, **FAST)
+    uneven = write_shard_dir(tmp_path / "uneven", [[b64(jpeg(i, 40, 30)) for i in range(n)] for n in (3, 2)])
+    with pytest.raises(InputError, match="different numbers of steps"):
+        ShardLoader(uneven, 2, rank=0, nranks=2, **FAST)
+
+
+def test_cpu_is_chosen_without_a_gpu(small_shards):
+    if GPU:
+        pytest.skip("a CUDA device is present: auto means mixed here")
+    assert ShardLoader(small_shards, 8, rank=0, nranks=2, device="auto").device == "cpu"
+    with pytest.raises(ValueError, match="no CUDA device"):
+        ShardLoader(small_shards, 8, rank=0, nranks=2, device="mixed")
+
+
+@pytest.mark.parametrize(
+    "payload, reason",
+    [
+        (b"not*base64!", "invalid base64"),
+        (b64(b"GIF89a, not a format DALI reads"), "not an image DALI can decode"),
+        (b64(jpeg(7, 64, 48)[:400]), "cannot decode line 6"),  # a JPEG cut short: only the decoder sees it
+        (b64(b"\xff\xd8\xff\xe0" + bytes(range(256)) * 3), "cannot decode line 6"),  # garbage after the marker
+    ],
+    ids=["base64", "not-an-image", "truncated-jpeg", "corrupt-jpeg"],
+)
+def test_a_bad_sample_is_named_by_shard_and_line(tmp_path, payload, reason):
+    lines = [b64(jpeg(i, 40, 30)) for i in range(8)]
+    lines[5] = payload
+    shard_dir = write_shard_dir(tmp_path / "bad", [lines])
+    loader = ShardLoader(shard_dir, 4, rank=0, nranks=1, **FAST)
+    with pytest.raises(InputError) as err:
+        for _ in loader:
+            pass
+    message = str(err.value)
+    assert "rank-00000-of-00001.b64" in message and "line 6" in message and reason in message
+    loader.close()
+
+
+@pytest.mark.skipif(not GPU, reason="no CUDA device: the mixed (GPU) decoder cannot run here")
+def test_mixed_decoding_on_the_gpu_matches_cpu(small_shards):
+    cpu = ShardLoader(small_shards, 8, rank=0, nranks=2, train=False, device="cpu", size=32)
+    gpu = ShardLoader(small_shards, 8, rank=0, nranks=2, train=False, device="mixed", size=32)
+    for (a, la), (b, lb) in zip(cpu, gpu):
+        assert b.is_cuda and lb.is_cuda
+        assert torch.equal(la, lb.cpu())
+        assert (a - b.cpu()).abs().mean() < 0.05  # normalised units: ~3 levels of 255
+    cpu.close()
+    gpu.close()
