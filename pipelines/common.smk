@@ -6,6 +6,7 @@ import shutil
 import sys
 
 import prepsuite
+from prepsuite.text.multistream import index_for
 
 
 def _find_prep() -> str:
@@ -43,6 +44,9 @@ _check_config(config)
 PREP = _find_prep()
 DUMP = config.get("dump") or prepsuite.sample_dump()
 CHUNKS = int(config["chunks"])
+# A multistream dump with its index is extracted one chunk per job (each job reads its streams).
+INDEX = config.get("index") or (index_for(DUMP) if os.path.exists(DUMP) else None)
+MULTISTREAM = bool(INDEX)
 
 
 def opt(flag: str, value) -> str:

@@ -2,23 +2,49 @@
 # Logs in results/logs/<rule>/, benchmarks in results/benchmarks/<rule>/.
 
 
-rule extract:
-    input:
-        DUMP,
-    output:
-        chunks=scatter.split("results/extract/chunk-{scatteritem}.jsonl"),
-        stats="results/stats/extract.json",
-    log:
-        "results/logs/extract/extract.log",
-    benchmark:
-        "results/benchmarks/extract/extract.tsv"
-    threads: 8
-    params:
-        engine=config["extract"]["engine"],
-    shell:
-        "{PREP} extract {input:q} results/extract --chunks {CHUNKS} --engine {params.engine}"
-        " --processes {threads} --name-template 'chunk-{{number}}-of-{{total}}.jsonl'"
-        " --stats {output.stats:q} 2> {log:q}"
+if MULTISTREAM:
+
+    rule extract_streams:
+        input:
+            dump=DUMP,
+            index=INDEX,
+        output:
+            chunk="results/extract/chunk-{scatteritem}.jsonl",
+            stats="results/stats/extract/{scatteritem}.json",
+        log:
+            "results/logs/extract/{scatteritem}.log",
+        benchmark:
+            "results/benchmarks/extract/{scatteritem}.tsv"
+        params:
+            number=lambda wildcards: wildcards.scatteritem.split("-of-")[0],
+        shell:
+            "{PREP} extract {input.dump:q} results/extract --index {input.index:q} --chunks {CHUNKS}"
+            " --chunk {params.number} --processes 1 --name-template 'chunk-{{number}}-of-{{total}}.jsonl'"
+            " --stats {output.stats:q} 2> {log:q}"
+
+    EXTRACT_STATS = gather.split("results/stats/extract/{scatteritem}.json")
+
+else:
+
+    rule extract:
+        input:
+            DUMP,
+        output:
+            chunks=scatter.split("results/extract/chunk-{scatteritem}.jsonl"),
+            stats="results/stats/extract.json",
+        log:
+            "results/logs/extract/extract.log",
+        benchmark:
+            "results/benchmarks/extract/extract.tsv"
+        threads: 8
+        params:
+            engine=config["extract"]["engine"],
+        shell:
+            "{PREP} extract {input:q} results/extract --chunks {CHUNKS} --engine {params.engine}"
+            " --processes {threads} --name-template 'chunk-{{number}}-of-{{total}}.jsonl'"
+            " --stats {output.stats:q} 2> {log:q}"
+
+    EXTRACT_STATS = ["results/stats/extract.json"]
 
 
 rule clean:
@@ -81,7 +107,7 @@ rule segment:
 rule corpus:
     input:
         chunks=gather.split("results/segment/chunk-{scatteritem}.jsonl"),
-        stats=["results/stats/extract.json"]
+        stats=EXTRACT_STATS
         + gather.split("results/stats/clean/{scatteritem}.json")
         + gather.split("results/stats/convert/{scatteritem}.json")
         + gather.split("results/stats/segment/{scatteritem}.json"),
@@ -97,7 +123,7 @@ rule corpus:
         settings=shlex.quote(
             json.dumps(
                 {k: config[k] for k in ("chunks", "extract", "clean", "convert", "segment")}
-                | {"dump": DUMP},
+                | {"dump": DUMP, "index": str(INDEX or "")},
                 ensure_ascii=False,
                 sort_keys=True,
             )

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import snakemake, snakemake_workdir
+import prepsuite
 from prepsuite.text.convert import convert_text
 from prepsuite.text.sample import article_count
 
@@ -97,3 +98,12 @@ def test_missing_dump_fails_clearly(tmp_path):
     proc = snakemake(work, "-j2", "corpus", "--config", "dump=zhwiki-nope.xml.bz2", check=False)
     assert proc.returncode != 0
     assert "zhwiki-nope.xml.bz2" in proc.stderr + proc.stdout
+
+
+def test_multistream_dump_gives_the_same_corpus(reference, tmp_path):
+    work = snakemake_workdir(tmp_path)
+    dump = prepsuite.sample_dump(multistream=True)
+    snakemake(work, "-j2", "corpus", "--config", f"dump={dump}")
+    assert (work / "results/corpus/corpus.txt").read_bytes() == (reference / "corpus.txt").read_bytes()
+    # one extraction job per chunk, each with its own stats
+    assert len(list((work / "results/stats/extract").glob("*.json"))) == 8

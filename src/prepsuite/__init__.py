@@ -5,6 +5,11 @@ from importlib.resources import files as _files
 __version__ = "0.1.0"
 
 
-def sample_dump() -> str:
-    """Path of the bundled sample dump (the workflow's default input)."""
-    return str(_files(__name__) / "data" / "zhwiki-20260101-pages-articles.xml.bz2")
+def sample_dump(multistream: bool = False) -> str:
+    """Path of the bundled sample dump (the workflow's default input).
+
+    ``multistream=True`` gives the same pages in Wikimedia's multistream layout; its index
+    ``…-multistream-index.txt.bz2`` lies beside it.
+    """
+    name = "zhwiki-20260101-pages-articles" + ("-multistream" if multistream else "") + ".xml.bz2"
+    return str(_files(__name__) / "data" / name)

@@ -89,17 +89,33 @@ def extract(
     engine: Annotated[Engine, typer.Option(help="wikiextractor (default) or gensim's WikiCorpus with a tokenizer that keeps all Chinese text.")] = Engine.wikiextractor,
     processes: Annotated[int, typer.Option(min=0, help="Worker processes for the engine; 0 means one per core.")] = 0,
     name_template: Annotated[str, typer.Option(help="Chunk file name; may use {index} (0-based), {number} (1-based) and {total}.")] = "chunk-{index:03d}.jsonl",
+    index: Annotated[Optional[Path], typer.Option(help="Index of a multistream dump (lines offset:id:title). Found automatically beside a *-multistream.xml.bz2 dump; with it, chunk k is the k-th run of bz2 streams.")] = None,
+    chunk: Annotated[Optional[int], typer.Option(min=1, help="Multistream dumps only: extract just chunk K of --chunks (1-based), decompressing only its streams.")] = None,
     stats: StatsOpt = None,
 ) -> None:
     """Extract the articles of a wiki dump into JSON-lines chunks.
 
     Example: prep extract zhwiki-latest-pages-articles.xml.bz2 extracted/ --chunks 8
     """
-    from .text.extract import chunk_paths, extract_dump
+    from .text.extract import chunk_paths, extract_dump, extract_multistream_chunk
+    from .text.multistream import index_for
 
     outputs = chunk_paths(outdir, chunks, name_template)
-    with byte_progress(f"extract {dump.name}", file_size(str(dump)), err) as progress:
-        result = extract_dump(dump, outputs, engine.value, processes or os.cpu_count(), progress)
+    index = index or index_for(dump)
+    if index is None:
+        if chunk is not None:
+            raise ValueError(f"{dump}: --chunk needs a multistream dump and its index (--index)")
+        with byte_progress(f"extract {dump.name}", file_size(str(dump)), err) as progress:
+            result = extract_dump(dump, outputs, engine.value, processes or os.cpu_count(), progress)
+        report(result, stats)
+        return
+    if engine != Engine.wikiextractor:
+        raise ValueError("multistream extraction uses the wikiextractor engine")
+    if chunk is not None and chunk > chunks:
+        raise ValueError(f"--chunk {chunk} is beyond --chunks {chunks}")
+    result = StageStats("extract")
+    for k in [chunk - 1] if chunk is not None else range(chunks):
+        result.merge(extract_multistream_chunk(dump, index, k, chunks, outputs[k], processes or os.cpu_count()))
     report(result, stats)
 
 

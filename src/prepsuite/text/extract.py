@@ -143,39 +143,46 @@ def iter_pages(path: str | os.PathLike[str], stats: StageStats | None = None,
     p = Path(path)
     with ExitStack() as stack:
         stream, offset = open_dump(p, stack)
-        counting = _CountingReader(stream)
-        parser = ET.iterparse(io.BufferedReader(counting, 1 << 16), events=("start", "end"))
-        root = None
-        ns_prefix = ""
-        try:
-            for event, elem in parser:
-                if root is None:
-                    root = elem
-                    if _local(elem.tag) != "mediawiki":
-                        raise InputError(f"{p}: not a MediaWiki XML export (root <{_local(elem.tag)}>)")
-                    ns_prefix = elem.tag[: elem.tag.index("}") + 1] if elem.tag.startswith("{") else ""
-                    continue
-                if event != "end":
-                    continue
-                tag = elem.tag[len(ns_prefix):] if elem.tag.startswith(ns_prefix) else elem.tag
-                if tag == "siteinfo" and siteinfo is not None:
-                    siteinfo.append(_read_siteinfo(elem, ns_prefix))
-                elif tag == "page":
-                    page = _read_page(elem, ns_prefix, p)
-                    root.clear()
-                    if stats is not None:
-                        stats.bytes_in = counting.count
-                    if progress is not None:
-                        progress(offset())
-                    yield page
-        except (EOFError, OSError) as err:
-            raise _decompress_error(p, offset(), err) from None
-        except ET.ParseError as err:
-            line, col = err.position
-            what = "truncated XML" if "no element found" in str(err) else "malformed XML"
-            raise InputError(f"{p}: line {line}, column {col}: {what} ({err})") from None
-        if stats is not None:
-            stats.bytes_in = counting.count
+        yield from parse_pages(stream, p, offset, stats, siteinfo, progress)
+
+
+def parse_pages(stream: IO[bytes], p: Path, offset: Callable[[], int],
+                stats: StageStats | None = None, siteinfo: list[SiteInfo] | None = None,
+                progress: Callable[[int], None] | None = None) -> Iterator[Page]:
+    """Pages of the MediaWiki XML in ``stream``; errors name ``p`` and ``offset()``."""
+    counting = _CountingReader(stream)
+    parser = ET.iterparse(io.BufferedReader(counting, 1 << 16), events=("start", "end"))
+    root = None
+    ns_prefix = ""
+    try:
+        for event, elem in parser:
+            if root is None:
+                root = elem
+                if _local(elem.tag) != "mediawiki":
+                    raise InputError(f"{p}: not a MediaWiki XML export (root <{_local(elem.tag)}>)")
+                ns_prefix = elem.tag[: elem.tag.index("}") + 1] if elem.tag.startswith("{") else ""
+                continue
+            if event != "end":
+                continue
+            tag = elem.tag[len(ns_prefix):] if elem.tag.startswith(ns_prefix) else elem.tag
+            if tag == "siteinfo" and siteinfo is not None:
+                siteinfo.append(_read_siteinfo(elem, ns_prefix))
+            elif tag == "page":
+                page = _read_page(elem, ns_prefix, p)
+                root.clear()
+                if stats is not None:
+                    stats.bytes_in = counting.count
+                if progress is not None:
+                    progress(offset())
+                yield page
+    except (EOFError, OSError) as err:
+        raise _decompress_error(p, offset(), err) from None
+    except ET.ParseError as err:
+        line, col = err.position
+        what = "truncated XML" if "no element found" in str(err) else "malformed XML"
+        raise InputError(f"{p}: line {line}, column {col}: {what} ({err})") from None
+    if stats is not None:
+        stats.bytes_in = counting.count
 
 
 def _read_siteinfo(elem: ET.Element, ns: str) -> SiteInfo:
@@ -243,10 +250,8 @@ def _is_article(page: Page, stats: StageStats) -> bool:
     return True
 
 
-def _wikiextractor_docs(dump: Path, stats: StageStats, processes: int,
-                        progress: Callable[[int], None] | None) -> Iterator[dict]:
-    site: list[SiteInfo] = []
-    pages = (pg for pg in iter_pages(dump, stats, site, progress) if _is_article(pg, stats))
+def _wikiextractor_docs(pages: Iterator[Page], site: list[SiteInfo], processes: int) -> Iterator[dict]:
+    """Plain text of ``pages`` (articles only), in order; ``site`` fills while pages are read."""
 
     def batches() -> Iterator[list[Page]]:
         batch: list[Page] = []
@@ -336,13 +341,42 @@ def extract_dump(dump: str | os.PathLike[str], outputs: list[Path], engine: str 
     processes = processes or os.cpu_count() or 1
     stats = StageStats("extract").start()
     if engine == "wikiextractor":
-        docs = _wikiextractor_docs(dump, stats, processes, progress)
+        site: list[SiteInfo] = []
+        pages = (pg for pg in iter_pages(dump, stats, site, progress) if _is_article(pg, stats))
+        docs = _wikiextractor_docs(pages, site, processes)
     else:
         docs = _gensim_docs(dump, stats, processes)
+    _write_round_robin(docs, outputs, stats)
+    return stats.stop()
+
+
+def extract_multistream_chunk(dump: str | os.PathLike[str], index: str | os.PathLike[str],
+                              chunk: int, chunks: int, output: Path,
+                              processes: int | None = None) -> StageStats:
+    """Extract chunk ``chunk`` of ``chunks`` of a multistream dump, reading only its streams.
+
+    Chunk k holds the k-th contiguous run of streams; merged on page id, the chunks give the
+    same corpus as the single-stream dump.
+    """
+    from .multistream import open_chunk
+
+    dump = Path(dump)
+    stats = StageStats("extract").start()
+    site: list[SiteInfo] = []
+    with ExitStack() as stack:
+        reader = open_chunk(dump, index, chunk, chunks)
+        stack.callback(reader.close)
+        pages = (pg for pg in parse_pages(reader, dump, lambda: reader.position, stats, site)
+                 if _is_article(pg, stats))
+        _write_round_robin(_wikiextractor_docs(pages, site, processes or 1), [output], stats)
+    stats.docs_in = stats.counters["pages"]
+    return stats.stop()
+
+
+def _write_round_robin(docs: Iterator[dict], outputs: list[Path], stats: StageStats) -> None:
     with ExitStack() as stack:
         files = [stack.enter_context(atomic_output(p)) for p in outputs]
         for k, doc in enumerate(docs):
             stats.count_out(doc["text"])
             files[k % len(files)].write(json.dumps(doc, ensure_ascii=False) + "\n")
     stats.docs_in = stats.counters["pages"]
-    return stats.stop()

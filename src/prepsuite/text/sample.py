@@ -5,7 +5,8 @@ simplified Chinese that exercise everything a real zhwiki dump throws at the pip
 templates, links, tables, refs, every form of ``-{…}-`` conversion markup, 「」『』 quotes, empty
 brackets — plus redirects and pages outside the article namespace that must be skipped.
 ``python -m prepsuite.text.sample OUT.xml.bz2 [--repeat N]`` writes a dump; the bundled file is
-exactly ``build_dump(repeat=1)``.
+exactly ``build_dump(repeat=1)``, and the bundled multistream pair is
+``build_multistream(…-multistream.xml.bz2, pages_per_stream=10)``.
 """
 
 from __future__ import annotations
@@ -315,8 +316,7 @@ def _page_xml(page: SamplePage, page_id: int, title_suffix: str = "") -> str:
     )
 
 
-def iter_dump_xml(repeat: int = 1) -> Iterator[str]:
-    """The dump as XML text pieces; ``repeat`` > 1 copies every page with new ids and titles."""
+def _header_xml() -> Iterator[str]:
     yield (
         f'<mediawiki xmlns="{EXPORT_NS}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
         f'version="0.11" xml:lang="zh">\n'
@@ -329,13 +329,57 @@ def iter_dump_xml(repeat: int = 1) -> Iterator[str]:
         yield (f'      <namespace key="{key}" case="first-letter">{name}</namespace>\n' if name
                else f'      <namespace key="{key}" case="first-letter" />\n')
     yield "    </namespaces>\n  </siteinfo>\n"
+
+
+def _pages_xml(repeat: int) -> Iterator[tuple[int, str, str]]:
+    """(page id, title, XML) of every page; copies get new ids and titles."""
     page_id = 0
     for copy in range(repeat):
         suffix = "" if copy == 0 else f" ({copy})"
         for page in sample_pages():
             page_id += 1
-            yield _page_xml(page, page_id, suffix)
+            yield page_id, page.title + suffix, _page_xml(page, page_id, suffix)
+
+
+def iter_dump_xml(repeat: int = 1) -> Iterator[str]:
+    """The dump as XML text pieces; ``repeat`` > 1 copies every page with new ids and titles."""
+    yield from _header_xml()
+    for _, _, xml in _pages_xml(repeat):
+        yield xml
     yield "</mediawiki>\n"
+
+
+def build_multistream(path: str | Path, repeat: int = 1, pages_per_stream: int = 100) -> tuple[Path, Path]:
+    """Write the same pages as :func:`build_dump` in Wikimedia's multistream layout.
+
+    ``path`` must end in ``-multistream.xml.bz2``; the index is written beside it as
+    ``…-multistream-index.txt.bz2`` (lines ``byte_offset:page_id:title``).
+    """
+    path = Path(path)
+    if not path.name.endswith("-multistream.xml.bz2"):
+        raise ValueError(f"{path}: a multistream dump's name ends in -multistream.xml.bz2")
+    index_path = path.with_name(path.name[: -len(".xml.bz2")] + "-index.txt.bz2")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    index_lines: list[str] = []
+    with open(path, "wb") as out:
+        out.write(bz2.compress("".join(_header_xml()).encode("utf-8")))
+        batch: list[tuple[int, str, str]] = []
+
+        def flush() -> None:
+            offset = out.tell()
+            out.write(bz2.compress("".join(xml for _, _, xml in batch).encode("utf-8")))
+            index_lines.extend(f"{offset}:{pid}:{title}\n" for pid, title, _ in batch)
+            batch.clear()
+
+        for item in _pages_xml(repeat):
+            batch.append(item)
+            if len(batch) == pages_per_stream:
+                flush()
+        if batch:
+            flush()
+        out.write(bz2.compress(b"</mediawiki>\n"))
+    index_path.write_bytes(bz2.compress("".join(index_lines).encode("utf-8")))
+    return path, index_path
 
 
 def build_dump(path: str | Path, repeat: int = 1) -> Path:
@@ -358,8 +402,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description="Write the prepsuite sample wiki dump.")
     ap.add_argument("output", help="output path (.xml or .xml.bz2)")
     ap.add_argument("--repeat", type=int, default=1, help="copies of every page (bigger dumps)")
+    ap.add_argument("--multistream", type=int, metavar="PAGES", default=0,
+                    help="write a multistream dump (and its index) with PAGES pages per stream")
     args = ap.parse_args()
-    build_dump(args.output, args.repeat)
+    if args.multistream:
+        build_multistream(args.output, args.repeat, args.multistream)
+    else:
+        build_dump(args.output, args.repeat)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,172 @@
+"""Wikimedia's multistream dumps: independent bz2 streams that chunks can read on their own.
+
+``*-pages-articles-multistream.xml.bz2`` is a concatenation of bz2 streams: the first holds the
+``<mediawiki>`` header and ``<siteinfo>``, each following one holds up to 100 ``<page>``
+elements, and the last closes the document. ``*-multistream-index.txt.bz2`` lists every page as
+``byte_offset:page_id:title``, the offset being where its stream starts. A chunk job therefore
+needs only the header stream and its own byte ranges: it decompresses nothing else, so chunks
+run in parallel on one machine or on many.
+"""
+
+from __future__ import annotations
+
+import bz2
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from ..textio import InputError
+
+FOOTER = b"</mediawiki>\n"
+_READ = 1 << 20
+
+
+def index_for(dump: str | os.PathLike[str]) -> Path | None:
+    """The index file Wikimedia publishes beside a multistream dump, if it is there."""
+    dump = Path(dump)
+    if not dump.name.endswith("-multistream.xml.bz2"):
+        return None
+    index = dump.with_name(dump.name[: -len(".xml.bz2")] + "-index.txt.bz2")
+    return index if index.is_file() else None
+
+
+def read_stream_offsets(index: str | os.PathLike[str]) -> list[int]:
+    """Sorted start offsets of the page streams, from the index (errors name file and line)."""
+    index = Path(index)
+    if not index.is_file():
+        raise InputError(f"{index}: multistream index not found")
+    offsets: set[int] = set()
+    try:
+        with bz2.open(index, "rt", encoding="utf-8") as fh:
+            for lineno, line in enumerate(fh, start=1):
+                head = line.split(":", 2)
+                if len(head) < 3 or not head[0].isdigit() or not head[1].isdigit():
+                    raise InputError(f"{index}: line {lineno}: expected 'byte_offset:page_id:title'")
+                offsets.add(int(head[0]))
+    except (OSError, EOFError) as err:
+        raise InputError(f"{index}: cannot read the index ({err})") from None
+    if not offsets:
+        raise InputError(f"{index}: the index lists no pages")
+    return sorted(offsets)
+
+
+@dataclass(frozen=True)
+class StreamPlan:
+    """Byte ranges of the dump: the header stream, and each chunk's page streams."""
+
+    header: tuple[int, int]
+    chunks: list[list[tuple[int, int]]]
+
+
+def plan_chunks(dump: str | os.PathLike[str], index: str | os.PathLike[str], chunks: int) -> StreamPlan:
+    """Split the page streams into ``chunks`` contiguous runs of about equal compressed size.
+
+    The split depends only on the index and the file size, so every job computes the same plan.
+    """
+    if chunks < 1:
+        raise ValueError(f"chunks must be >= 1, got {chunks}")
+    size = Path(dump).stat().st_size
+    offsets = read_stream_offsets(index)
+    if offsets[-1] >= size:
+        raise InputError(f"{index}: offset {offsets[-1]} lies beyond the end of {dump} ({size} bytes)")
+    # the last page stream ends where the footer stream starts: unknown, so read to its end marker
+    ranges = [(a, b) for a, b in zip(offsets, offsets[1:])] + [(offsets[-1], -1)]
+    total = sum((b if b >= 0 else size) - a for a, b in ranges)
+    plan: list[list[tuple[int, int]]] = [[] for _ in range(chunks)]
+    done = 0
+    for a, b in ranges:
+        k = min(chunks - 1, done * chunks // max(total, 1))
+        plan[k].append((a, b))
+        done += (b if b >= 0 else size) - a
+    return StreamPlan((0, offsets[0]), plan)
+
+
+class StreamsReader(io.RawIOBase):
+    """The decompressed bytes of some bz2 streams of a file, read one after the other.
+
+    A range ending at -1 is read until its stream's end-of-stream marker. ``prefix`` and
+    ``suffix`` are plain bytes put around them (the dump's header and closing tag).
+    """
+
+    def __init__(self, path: Path, ranges: list[tuple[int, int]], prefix: bytes = b"",
+                 suffix: bytes = b""):
+        self.path = path
+        self.raw: IO[bytes] = open(path, "rb")
+        self.ranges = list(ranges)
+        self.pending = bytearray(prefix)
+        self.suffix = suffix
+        self.position = 0  # byte offset in the file, for error messages
+        self._current: tuple[bz2.BZ2Decompressor, int] | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+    def _fill(self) -> bool:
+        """Decompress more into ``pending``; False once everything has been produced."""
+        if self._current is None:
+            if not self.ranges:
+                if self.suffix:
+                    self.pending += self.suffix
+                    self.suffix = b""
+                    return True
+                return False
+            start, end = self.ranges.pop(0)
+            self.raw.seek(start)
+            self.position = start
+            self._current = (bz2.BZ2Decompressor(), end)
+        decomp, end = self._current
+        want = _READ if end < 0 else min(_READ, end - self.position)
+        data = self.raw.read(want) if want > 0 else b""
+        if not data:
+            if decomp.eof:
+                self._current = None
+                return True
+            raise EOFError("compressed stream ended before its end-of-stream marker")
+        self.position += len(data)
+        try:
+            self.pending += decomp.decompress(data)
+        except OSError as err:
+            raise OSError(f"invalid bz2 data ({err})") from None
+        if decomp.eof:
+            if end >= 0 and (decomp.unused_data or self.position < end):
+                raise OSError("a range holds more than one bz2 stream; index and dump disagree")
+            self._current = None
+        return True
+
+    def readinto(self, b) -> int:  # type: ignore[override]
+        while not self.pending:
+            if not self._fill():
+                return 0
+        n = min(len(b), len(self.pending))
+        b[:n] = self.pending[:n]
+        del self.pending[:n]
+        return n
+
+
+def header_bytes(dump: Path, plan: StreamPlan) -> bytes:
+    """The decompressed header stream (``<mediawiki>`` and ``<siteinfo>``)."""
+    reader = StreamsReader(dump, [plan.header])
+    try:
+        return reader.read()
+    except (EOFError, OSError) as err:
+        raise InputError(f"{dump}: byte {reader.position}: cannot read the header stream ({err})") from None
+    finally:
+        reader.close()
+
+
+def open_chunk(dump: str | os.PathLike[str], index: str | os.PathLike[str], chunk: int,
+               chunks: int) -> StreamsReader:
+    """A readable XML document made of the header and chunk ``chunk``'s page streams."""
+    dump = Path(dump)
+    if not dump.is_file():
+        raise InputError(f"{dump}: dump not found")
+    if not 0 <= chunk < chunks:
+        raise ValueError(f"chunk must be in 0..{chunks - 1}, got {chunk}")
+    plan = plan_chunks(dump, index, chunks)
+    return StreamsReader(dump, plan.chunks[chunk], header_bytes(dump, plan), FOOTER)
