@@ -22,6 +22,8 @@ def _check_config(config: dict) -> None:
     problems = []
     if not isinstance(config.get("chunks"), int) or config["chunks"] < 1:
         problems.append(f"chunks: must be an integer >= 1, got {config.get('chunks')!r}")
+    if not isinstance(config.get("fuse_stages", True), bool):
+        problems.append(f"fuse_stages: must be true or false, got {config.get('fuse_stages')!r}")
     for stage, module in (("extract", extract), ("convert", convert), ("segment", segment)):
         engine = config[stage].get("engine")
         if engine not in module.ENGINES:

@@ -1,4 +1,6 @@
 # The text corpus: dump → extract → (per chunk) clean → convert → segment → gather.
+# With fuse_stages (default) one job per chunk runs clean → convert → segment as one stream
+# (`prep process`); without it each stage is a job of its own. Same bytes either way.
 # Logs in results/logs/<rule>/, benchmarks in results/benchmarks/<rule>/.
 
 
@@ -47,70 +49,103 @@ else:
     EXTRACT_STATS = ["results/stats/extract.json"]
 
 
-rule clean:
-    input:
-        "results/extract/chunk-{scatteritem}.jsonl",
-    output:
-        chunk="results/clean/chunk-{scatteritem}.jsonl",
-        stats="results/stats/clean/{scatteritem}.json",
-        rejects="results/rejects/clean/{scatteritem}.tsv",
-    log:
-        "results/logs/clean/{scatteritem}.log",
-    benchmark:
-        "results/benchmarks/clean/{scatteritem}.tsv"
-    params:
-        rules=opt("--rules", config["clean"].get("rules_file")),
-    shell:
-        "{PREP} clean {input:q} {output.chunk:q} {params.rules} --rejects {output.rejects:q}"
-        " --stats {output.stats:q} 2> {log:q}"
+if config.get("fuse_stages", True):
+
+    rule process:
+        input:
+            "results/extract/chunk-{scatteritem}.jsonl",
+        output:
+            chunk="results/segment/chunk-{scatteritem}.jsonl",
+            stats="results/stats/process/{scatteritem}.json",
+            rejects="results/rejects/clean/{scatteritem}.tsv",
+        log:
+            "results/logs/process/{scatteritem}.log",
+        benchmark:
+            "results/benchmarks/process/{scatteritem}.tsv"
+        params:
+            rules=opt("--rules", config["clean"].get("rules_file")),
+            config=config["convert"]["config"],
+            convert_engine=config["convert"]["engine"],
+            segment_engine=config["segment"]["engine"],
+            hmm="--hmm" if config["segment"]["hmm"] else "--no-hmm",
+            user_dict=opt("--user-dict", config["segment"].get("user_dict")),
+        shell:
+            "{PREP} process {input:q} {output.chunk:q} {params.rules} --rejects {output.rejects:q}"
+            " --config {params.config} --convert-engine {params.convert_engine}"
+            " --segment-engine {params.segment_engine} {params.hmm} {params.user_dict}"
+            " --stats {output.stats:q} 2> {log:q}"
+
+    STAGE_STATS = gather.split("results/stats/process/{scatteritem}.json")
+
+else:
+
+    rule clean:
+        input:
+            "results/extract/chunk-{scatteritem}.jsonl",
+        output:
+            chunk="results/clean/chunk-{scatteritem}.jsonl",
+            stats="results/stats/clean/{scatteritem}.json",
+            rejects="results/rejects/clean/{scatteritem}.tsv",
+        log:
+            "results/logs/clean/{scatteritem}.log",
+        benchmark:
+            "results/benchmarks/clean/{scatteritem}.tsv"
+        params:
+            rules=opt("--rules", config["clean"].get("rules_file")),
+        shell:
+            "{PREP} clean {input:q} {output.chunk:q} {params.rules} --rejects {output.rejects:q}"
+            " --stats {output.stats:q} 2> {log:q}"
 
 
-rule convert:
-    input:
-        "results/clean/chunk-{scatteritem}.jsonl",
-    output:
-        chunk="results/convert/chunk-{scatteritem}.jsonl",
-        stats="results/stats/convert/{scatteritem}.json",
-    log:
-        "results/logs/convert/{scatteritem}.log",
-    benchmark:
-        "results/benchmarks/convert/{scatteritem}.tsv"
-    params:
-        config=config["convert"]["config"],
-        engine=config["convert"]["engine"],
-    shell:
-        "{PREP} convert {input:q} {output.chunk:q} --config {params.config} --engine {params.engine}"
-        " --stats {output.stats:q} 2> {log:q}"
+    rule convert:
+        input:
+            "results/clean/chunk-{scatteritem}.jsonl",
+        output:
+            chunk="results/convert/chunk-{scatteritem}.jsonl",
+            stats="results/stats/convert/{scatteritem}.json",
+        log:
+            "results/logs/convert/{scatteritem}.log",
+        benchmark:
+            "results/benchmarks/convert/{scatteritem}.tsv"
+        params:
+            config=config["convert"]["config"],
+            engine=config["convert"]["engine"],
+        shell:
+            "{PREP} convert {input:q} {output.chunk:q} --config {params.config} --engine {params.engine}"
+            " --stats {output.stats:q} 2> {log:q}"
 
 
-rule segment:
-    input:
-        "results/convert/chunk-{scatteritem}.jsonl",
-    output:
-        chunk="results/segment/chunk-{scatteritem}.jsonl",
-        stats="results/stats/segment/{scatteritem}.json",
-    log:
-        "results/logs/segment/{scatteritem}.log",
-    benchmark:
-        "results/benchmarks/segment/{scatteritem}.tsv"
-    params:
-        hmm="--hmm" if config["segment"]["hmm"] else "--no-hmm",
-        user_dict=opt("--user-dict", config["segment"].get("user_dict")),
-        convert=config["convert"]["config"],
-        engine=config["segment"]["engine"],
-    shell:
-        "{PREP} segment {input:q} {output.chunk:q} --engine {params.engine} {params.hmm} {params.user_dict}"
-        " --convert-tokens {params.convert}"
-        " --stats {output.stats:q} 2> {log:q}"
+    rule segment:
+        input:
+            "results/convert/chunk-{scatteritem}.jsonl",
+        output:
+            chunk="results/segment/chunk-{scatteritem}.jsonl",
+            stats="results/stats/segment/{scatteritem}.json",
+        log:
+            "results/logs/segment/{scatteritem}.log",
+        benchmark:
+            "results/benchmarks/segment/{scatteritem}.tsv"
+        params:
+            hmm="--hmm" if config["segment"]["hmm"] else "--no-hmm",
+            user_dict=opt("--user-dict", config["segment"].get("user_dict")),
+            convert=config["convert"]["config"],
+            engine=config["segment"]["engine"],
+        shell:
+            "{PREP} segment {input:q} {output.chunk:q} --engine {params.engine} {params.hmm} {params.user_dict}"
+            " --convert-tokens {params.convert}"
+            " --stats {output.stats:q} 2> {log:q}"
+
+    STAGE_STATS = (
+        gather.split("results/stats/clean/{scatteritem}.json")
+        + gather.split("results/stats/convert/{scatteritem}.json")
+        + gather.split("results/stats/segment/{scatteritem}.json")
+    )
 
 
 rule corpus:
     input:
         chunks=gather.split("results/segment/chunk-{scatteritem}.jsonl"),
-        stats=EXTRACT_STATS
-        + gather.split("results/stats/clean/{scatteritem}.json")
-        + gather.split("results/stats/convert/{scatteritem}.json")
-        + gather.split("results/stats/segment/{scatteritem}.json"),
+        stats=EXTRACT_STATS + STAGE_STATS,
     output:
         corpus="results/corpus/corpus.txt",
         stats="results/corpus/stats.json",
@@ -122,7 +157,7 @@ rule corpus:
         stats=lambda wildcards, input: " ".join(f"--stats-file {shlex.quote(p)}" for p in input.stats),
         settings=shlex.quote(
             json.dumps(
-                {k: config[k] for k in ("chunks", "extract", "clean", "convert", "segment")}
+                {k: config[k] for k in ("chunks", "fuse_stages", "extract", "clean", "convert", "segment")}
                 | {"dump": DUMP, "index": str(INDEX or "")},
                 ensure_ascii=False,
                 sort_keys=True,

@@ -56,7 +56,10 @@ def test_stats_cover_every_stage(reference):
     assert stages["segment"]["docs_out"] == article_count()
     for stage in stages.values():
         assert {"docs_in", "docs_out", "chars_in", "chars_out", "rejected", "seconds", "mb_per_s"} <= set(stage)
-    assert stats["config"]["convert"]["config"] == "t2s"
+    assert stats["config"]["convert"] == {"config": "t2s", "engine": "cpp"}
+    assert stats["config"]["segment"]["engine"] == "rjieba"
+    assert stages["convert"]["counters"]["engine_cpp"] == 8  # one per chunk job
+    assert stages["segment"]["counters"]["engine_rjieba"] == 8
 
 
 def test_same_bytes_with_j1_and_with_another_chunk_count(reference, tmp_path):
@@ -67,13 +70,23 @@ def test_same_bytes_with_j1_and_with_another_chunk_count(reference, tmp_path):
     assert (work / "results/corpus/corpus.txt").read_bytes() == (reference / "corpus.txt").read_bytes()
 
 
+def test_separate_stage_jobs_give_the_same_bytes_as_fused_ones(reference, tmp_path):
+    work = snakemake_workdir(tmp_path)
+    snakemake(work, "-j2", "corpus", "--config", "fuse_stages=False")
+    assert (work / "results/corpus/corpus.txt").read_bytes() == (reference / "corpus.txt").read_bytes()
+    for stage in ("clean", "convert", "segment"):
+        assert len(list((work / "results" / stage).glob("chunk-*.jsonl"))) == 8
+    assert len(list((work / "results/logs").rglob("*.log"))) == 1 + 3 * 8 + 1
+    assert len(list((work / "results/benchmarks").rglob("*.tsv"))) == 1 + 3 * 8 + 1
+
+
 def test_interrupted_run_resumes_to_the_same_bytes(reference, tmp_path):
     work = snakemake_workdir(tmp_path)
     exe = Path(sys.executable).with_name("snakemake")
     proc = subprocess.Popen([str(exe), "-j1", "corpus"], cwd=work,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
-    while time.time() < deadline and not list((work / "results" / "clean").glob("*.jsonl")):
+    while time.time() < deadline and not list((work / "results" / "segment").glob("chunk-*.jsonl")):
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     proc.wait(timeout=120)

@@ -186,6 +186,38 @@ def segment(
 
 @app.command()
 @user_errors
+def process(
+    input: InputArg,
+    output: OutputArg,
+    rules: Annotated[Optional[Path], typer.Option(help="YAML file of extra cleaning rules.")] = None,
+    rejects: Annotated[Optional[Path], typer.Option(help="Write documents dropped by cleaning (source, line, reason) to this TSV file.")] = None,
+    config: Annotated[str, typer.Option(help="OpenCC conversion config: t2s, tw2s, hk2s or tw2sp.")] = "t2s",
+    convert_engine: Annotated[ConvertEngine, typer.Option(help="Conversion engine (see `prep convert --help`).")] = ConvertEngine.python,
+    segment_engine: Annotated[SegmentEngine, typer.Option(help="Segmentation engine (see `prep segment --help`).")] = SegmentEngine.rjieba,
+    hmm: Annotated[bool, typer.Option("--hmm/--no-hmm", help="Let jieba's HMM find words missing from its dictionary.")] = True,
+    user_dict: Annotated[Optional[Path], typer.Option(help="jieba user dictionary.")] = None,
+    convert_tokens: Annotated[bool, typer.Option("--convert-tokens/--no-convert-tokens", help="Convert each token again after segmentation, so the output is a fixed point of the conversion.")] = True,
+    format: FormatOpt = Format.auto,
+    stats: Annotated[Optional[Path], typer.Option("--stats", help="Write the three stages' counters to this JSON file (a list).")] = None,
+) -> None:
+    """Clean, convert and segment in one streaming pass (what the workflow runs per chunk).
+
+    Example: prep process extracted/chunk-000.jsonl corpus-000.jsonl --rejects rejects.tsv
+    """
+    from .text.files import process_file
+
+    with byte_progress("process", file_size(input), err) as progress:
+        results = process_file(input, output, rules, str(rejects) if rejects else None, config,
+                               convert_engine.value, segment_engine.value, hmm, user_dict,
+                               convert_tokens, format.value, progress)
+    for result in results:
+        err.print(result.summary(), highlight=False)
+    if stats is not None:
+        write_json(stats, [result.to_dict() for result in results])
+
+
+@app.command()
+@user_errors
 def gather(
     chunks: Annotated[list[Path], typer.Argument(help="Segmented chunk files (JSON lines with id and text).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="The corpus: one document per line, in dump order.")],

@@ -85,13 +85,17 @@ class StageStats:
 
 
 def merge_stats_files(paths: list[str | Path]) -> dict[str, StageStats]:
-    """Sum the per-chunk stats files by stage, in the order stages first appear."""
+    """Sum the per-chunk stats files by stage, in the order stages first appear.
+
+    A file holds one stage's dict, or a list of them (a job that ran several stages).
+    """
     merged: dict[str, StageStats] = {}
     for path in paths:
         d = json.loads(Path(path).read_text(encoding="utf-8"))
-        s = StageStats.from_dict(d)
-        if s.stage in merged:
-            merged[s.stage].merge(s)
-        else:
-            merged[s.stage] = s
+        for entry in d if isinstance(d, list) else [d]:
+            s = StageStats.from_dict(entry)
+            if s.stage in merged:
+                merged[s.stage].merge(s)
+            else:
+                merged[s.stage] = s
     return merged

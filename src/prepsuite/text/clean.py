@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from time import perf_counter
 
 import yaml
 
@@ -199,8 +200,10 @@ def clean_records(records: Iterable[Record], stats: StageStats, rules: list[Rule
     """Clean a stream of documents; documents left empty are dropped, counted and logged."""
     rules = rules if rules is not None else list(BUILTIN_RULES)
     for rec in records:
+        started = perf_counter()
         stats.count_in(rec.text)
         cleaned = clean_text(rec.text, rules, stats.counters)
+        stats.seconds += perf_counter() - started
         if not cleaned and not keep_empty:
             stats.rejected["empty_after_cleaning"] += 1
             if rejects is not None:

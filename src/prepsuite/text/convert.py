@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from time import perf_counter
 from pathlib import Path
 from collections.abc import Iterable, Iterator
 
@@ -145,9 +146,11 @@ def convert_records(records: Iterable[Record], stats: StageStats, config: str = 
     if engine == "python":
         cc = make_converter(config)
         for rec in records:
+            started = perf_counter()
             stats.count_in(rec.text)
             out = cc.convert(rec.text)
             stats.count_out(out)
+            stats.seconds += perf_counter() - started
             yield rec.with_text(out)
         return
     batch: list[Record] = []
@@ -163,6 +166,10 @@ def convert_records(records: Iterable[Record], stats: StageStats, config: str = 
 
 
 def _flush(batch: list[Record], stats: StageStats, config: str) -> Iterator[Record]:
-    for rec, out in zip(batch, convert_batch_cpp([r.text for r in batch], config)):
+    started = perf_counter()
+    converted = convert_batch_cpp([r.text for r in batch], config)
+    for out in converted:
         stats.count_out(out)
+    stats.seconds += perf_counter() - started
+    for rec, out in zip(batch, converted):
         yield rec.with_text(out)

@@ -20,6 +20,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from time import perf_counter
 
 from ..stats import StageStats
 from ..textio import Record
@@ -149,8 +150,10 @@ def segment_records(records: Iterable[Record], stats: StageStats, hmm: bool = Tr
 
         convert = TokenConverter(convert_tokens)
     for rec in records:
+        started = perf_counter()
         stats.count_in(rec.text)
         tokens = cut(rec.text)
         out = join_tokens(map(convert, tokens) if convert else tokens)
         stats.count_out(out)
+        stats.seconds += perf_counter() - started
         yield rec.with_text(out)
