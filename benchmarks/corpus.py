@@ -90,9 +90,10 @@ def _children_cpu() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
-def run_step(step: Step, cwd: Path, log: Path, stdout: Path | None = None) -> Step:
+def run_step(step: Step, cwd: Path, log: Path, stdout: Path | None = None,
+             env_extra: dict[str, str] | None = None) -> Step:
     """Run one command to completion; wall and CPU seconds (its whole process tree) recorded."""
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", **(env_extra or {}))
     with open(log, "wb") as err, open(stdout or os.devnull, "wb") as out:
         cpu0 = _children_cpu()
         t0 = time.perf_counter()
@@ -204,17 +205,23 @@ def stages_by_name(stats: dict) -> dict[str, dict]:
     return stages if isinstance(stages, dict) else {s["stage"]: s for s in stages}
 
 
-def run_pipeline(dump: Path, work: Path, chunks: int, jobs: int) -> Result:
+def run_pipeline(dump: Path, work: Path, chunks: int, jobs: int, repo: Path = REPO) -> Result:
+    """``snakemake -jJ corpus`` with ``repo``'s workflow and code (another checkout's ``src``
+    goes first on PYTHONPATH, so a snapshot of a commit is measured, not the working tree)."""
     work.mkdir(parents=True)
     command = [
         str(BIN / "snakemake"), f"-j{jobs}", "corpus",
-        "--snakefile", str(REPO / "Snakefile"), "--directory", str(work),
+        "--snakefile", str(repo / "Snakefile"), "--directory", str(work),
         # The Snakefile's `configfile: "pipelines/config.yaml"` is relative to the working
         # directory, which --directory moves; name it explicitly.
-        "--configfile", str(REPO / "pipelines" / "config.yaml"),
+        "--configfile", str(repo / "pipelines" / "config.yaml"),
         "--config", f"dump={dump}", f"chunks={chunks}",
     ]
-    step = run_step(Step("snakemake", command), work, work / "snakemake.log")
+    env = None
+    if repo.resolve() != REPO:
+        env = {"PYTHONPATH": os.pathsep.join(
+            p for p in (str(repo.resolve() / "src"), os.environ.get("PYTHONPATH")) if p)}
+    step = run_step(Step("snakemake", command), work, work / "snakemake.log", env_extra=env)
     result = Result(f"pipeline chunks={chunks}", step.seconds, step.cpu_seconds)
     result.extra["command"] = command
     stats = json.loads((work / "results" / "corpus" / "stats.json").read_text(encoding="utf-8"))
@@ -302,15 +309,15 @@ def machine() -> str:
     return f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, {platform.system()}"
 
 
-def revision() -> str:
+def revision(repo: Path = REPO) -> str:
     """The commit measured, flagged when the working tree differs from it."""
     try:
-        head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+        head = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"],
                               capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain",
+        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain",
                                 "--untracked-files=no"], capture_output=True, text=True).stdout
     except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+        return f"{repo} (not a git checkout)"
     return head + (" + uncommitted changes" if dirty.strip() else "")
 
 
@@ -326,6 +333,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="directory for the dump and all outputs (default: a new temp dir in /tmp)")
     ap.add_argument("--rounds", type=int, default=1,
                     help="repeat blog chain + pipelines this many times, interleaved (default 1)")
+    ap.add_argument("--repo", type=Path, default=REPO,
+                    help="checkout whose workflow and code the pipeline runs (default: this one); "
+                         "e.g. a snapshot made with `git archive HEAD | tar -x -C DIR`")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = ap.parse_args(argv)
@@ -339,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
         repeat = choose_repeat(int(args.mb * 1e6))
         dump = build_dump(work / "dump.xml.bz2", repeat=repeat)
         xml_bytes = measured_xml_bytes(dump)
-        print(f"machine: {machine()}\nrevision: {revision()}\nwork dir: {work}\n"
+        print(f"machine: {machine()}\nrevision: {revision(args.repo)}\nwork dir: {work}\n"
               f"dump: {dump.name}, repeat={repeat}, {xml_bytes / 1e6:.1f} MB of XML "
               f"({dump.stat().st_size / 1e6:.2f} MB bz2)", flush=True)
         warm_up()
@@ -352,7 +362,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  blog chain: {blog.seconds:.1f} s", flush=True)
             pipes = []
             for chunks in args.chunks:
-                pipes.append(run_pipeline(dump, rdir / f"pipeline-c{chunks}", chunks, args.jobs))
+                pipes.append(run_pipeline(dump, rdir / f"pipeline-c{chunks}", chunks, args.jobs,
+                                          args.repo))
                 print(f"  pipeline chunks={chunks}: {pipes[-1].seconds:.1f} s", flush=True)
             rounds.append([blog, *pipes])
             if not args.keep:
@@ -371,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.json:
             args.json.write_text(json.dumps({
                 "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                "machine": machine(), "revision": revision(), "argv": sys.argv,
+                "machine": machine(), "revision": revision(args.repo), "argv": sys.argv,
                 "xml_bytes": xml_bytes, "repeat": repeat,
                 "rounds": [[r.__dict__ for r in runs] for runs in rounds],
             }, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
