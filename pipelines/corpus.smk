@@ -19,8 +19,10 @@ if MULTISTREAM:
             "results/benchmarks/extract/{scatteritem}.tsv"
         params:
             number=lambda wildcards: wildcards.scatteritem.split("-of-")[0],
+            engine=config["extract"]["engine"],
         shell:
             "{PREP} extract {input.dump:q} results/extract --index {input.index:q} --chunks {CHUNKS}"
+            " --engine {params.engine}"
             " --chunk {params.number} --processes 1 --name-template 'chunk-{{number}}-of-{{total}}.jsonl'"
             " --stats {output.stats:q} 2> {log:q}"
 

@@ -120,3 +120,9 @@ def test_multistream_dump_gives_the_same_corpus(reference, tmp_path):
     assert (work / "results/corpus/corpus.txt").read_bytes() == (reference / "corpus.txt").read_bytes()
     # one extraction job per chunk, each with its own stats
     assert len(list((work / "results/stats/extract").glob("*.json"))) == 8
+
+
+def test_fast_extraction_engine_gives_the_same_corpus_on_the_sample(reference, tmp_path):
+    work = snakemake_workdir(tmp_path)
+    snakemake(work, "-j2", "corpus", "--config", 'extract={"engine": "fast"}')
+    assert (work / "results/corpus/corpus.txt").read_bytes() == (reference / "corpus.txt").read_bytes()

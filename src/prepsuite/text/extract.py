@@ -6,6 +6,8 @@ file that is not a MediaWiki export, a UTF-16 dump. Wikitext → plain text is l
 
 * ``wikiextractor`` (default): each article goes through wikiextractor's ``Extractor`` with its
   JSON output, in a pool of worker processes; results come back in dump order.
+* ``fast``: :mod:`.wikitext`, a short list of precompiled regexes, several times faster than
+  wikiextractor; with the cleaning rules after it the corpus meets the same guarantees.
 * ``gensim``: gensim's ``WikiCorpus`` with a tokenizer that keeps every line of text whole, so
   Chinese runs of any length survive (its default tokenizer drops CJK runs longer than 15
   characters and articles under 50 tokens).
@@ -32,7 +34,7 @@ from typing import IO
 from ..stats import StageStats
 from ..textio import InputError, atomic_output
 
-ENGINES = ("wikiextractor", "gensim")
+ENGINES = ("wikiextractor", "fast", "gensim")
 BATCH_PAGES = 256
 
 
@@ -239,6 +241,15 @@ def _wikiextractor_text(page: Page) -> str:
     return json.loads(out.getvalue())["text"]
 
 
+def _fast_text(page: Page) -> str:
+    from .wikitext import wikitext_to_text
+
+    return wikitext_to_text(page.text)
+
+
+_PAGE_TEXT = {"wikiextractor": _wikiextractor_text, "fast": _fast_text}
+
+
 def _is_article(page: Page, stats: StageStats) -> bool:
     stats.counters["pages"] += 1
     if page.ns != 0:
@@ -250,8 +261,10 @@ def _is_article(page: Page, stats: StageStats) -> bool:
     return True
 
 
-def _wikiextractor_docs(pages: Iterator[Page], site: list[SiteInfo], processes: int) -> Iterator[dict]:
+def _page_docs(pages: Iterator[Page], site: list[SiteInfo], processes: int,
+               engine: str = "wikiextractor") -> Iterator[dict]:
     """Plain text of ``pages`` (articles only), in order; ``site`` fills while pages are read."""
+    page_text = _PAGE_TEXT[engine]
 
     def batches() -> Iterator[list[Page]]:
         batch: list[Page] = []
@@ -270,7 +283,7 @@ def _wikiextractor_docs(pages: Iterator[Page], site: list[SiteInfo], processes: 
     if processes <= 1:
         for batch in batches():
             _init_worker(site[0] if site else SiteInfo())
-            yield from emit(batch, [_wikiextractor_text(pg) for pg in batch])
+            yield from emit(batch, [page_text(pg) for pg in batch])
         return
     pool = None
     try:
@@ -279,7 +292,7 @@ def _wikiextractor_docs(pages: Iterator[Page], site: list[SiteInfo], processes: 
             if pool is None:
                 ctx = multiprocessing.get_context("fork")
                 pool = ctx.Pool(processes, _init_worker, (site[0] if site else SiteInfo(),))
-            job = (batch, pool.map_async(_wikiextractor_text, batch, chunksize=8))
+            job = (batch, pool.map_async(page_text, batch, chunksize=8))
             if pending is not None:  # parse this batch while the previous one is extracted
                 yield from emit(pending[0], pending[1].get())
             pending = job
@@ -340,10 +353,10 @@ def extract_dump(dump: str | os.PathLike[str], outputs: list[Path], engine: str 
     dump = Path(dump)
     processes = processes or os.cpu_count() or 1
     stats = StageStats("extract").start()
-    if engine == "wikiextractor":
+    if engine in _PAGE_TEXT:
         site: list[SiteInfo] = []
         pages = (pg for pg in iter_pages(dump, stats, site, progress) if _is_article(pg, stats))
-        docs = _wikiextractor_docs(pages, site, processes)
+        docs = _page_docs(pages, site, processes, engine)
     else:
         docs = _gensim_docs(dump, stats, processes)
     _write_round_robin(docs, outputs, stats)
@@ -352,7 +365,8 @@ def extract_dump(dump: str | os.PathLike[str], outputs: list[Path], engine: str 
 
 def extract_multistream_chunk(dump: str | os.PathLike[str], index: str | os.PathLike[str],
                               chunk: int, chunks: int, output: Path,
-                              processes: int | None = None) -> StageStats:
+                              processes: int | None = None,
+                              engine: str = "wikiextractor") -> StageStats:
     """Extract chunk ``chunk`` of ``chunks`` of a multistream dump, reading only its streams.
 
     Chunk k holds the k-th contiguous run of streams; merged on page id, the chunks give the
@@ -360,6 +374,8 @@ def extract_multistream_chunk(dump: str | os.PathLike[str], index: str | os.Path
     """
     from .multistream import open_chunk
 
+    if engine not in _PAGE_TEXT:
+        raise ValueError(f"multistream extraction supports the engines {', '.join(_PAGE_TEXT)}, not {engine!r}")
     dump = Path(dump)
     stats = StageStats("extract").start()
     site: list[SiteInfo] = []
@@ -368,7 +384,7 @@ def extract_multistream_chunk(dump: str | os.PathLike[str], index: str | os.Path
         stack.callback(reader.close)
         pages = (pg for pg in parse_pages(reader, dump, lambda: reader.position, stats, site)
                  if _is_article(pg, stats))
-        _write_round_robin(_wikiextractor_docs(pages, site, processes or 1), [output], stats)
+        _write_round_robin(_page_docs(pages, site, processes or 1, engine), [output], stats)
     stats.docs_in = stats.counters["pages"]
     return stats.stop()
 
