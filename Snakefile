@@ -12,6 +12,7 @@ configfile: "pipelines/config.yaml"
 include: "pipelines/common.smk"
 include: "pipelines/corpus.smk"
 include: "pipelines/word2vec.smk"
+include: "pipelines/shards.smk"
 
 
 rule all:

@@ -26,7 +26,7 @@ def pack(
     from .pack import pack_images
 
     result = pack_images(images_dir, labels, out, part_lines=part_lines, overwrite=overwrite)
-    err.print(result.summary(), highlight=False)
+    err.print(result.summary(), highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -49,7 +49,7 @@ def shard(
 
     result = shard_dataset(data_dir, file_list, nranks=nranks, out=out, seed=seed,
                            check_images=check_images, strict=strict, overwrite=overwrite)
-    err.print(result.summary(), highlight=False)
+    err.print(result.summary(), highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()

@@ -49,14 +49,14 @@ from .layout import (
     shard_name,
     tsv_field,
 )
-from .validate import TOO_LONG, check_image, check_line
+from .streams import BackgroundSha256, BackgroundWriter
+from .validate import IMAGE, TOO_LONG, check_image, check_line
 
 #: Longest line accepted (bytes, newline excluded); longer ones are rejected without being held
 #: in memory, so a file that is not line-oriented at all cannot exhaust it.
 MAX_LINE_BYTES = 64 << 20
 
 _READ_BUFFER = 1 << 20
-_WRITE_BUFFER = 4 << 20
 _INDEX_BATCH = 2000
 
 
@@ -185,56 +185,60 @@ def _check_no_overlap(out: Path, data_dir: Path, list_path: Path, sources: list[
 
 def _scan(sources: list[Source], index: _Index, rejects: IO[str], reasons: Counter[str],
           strict: bool, check_images: bool) -> None:
-    """Pass 1: stream every part once, validating each line and indexing the valid ones."""
+    """Pass 1: stream every part once, validating each line and indexing the valid ones; the
+    part's sha256 is computed on the other core meanwhile."""
     for s_idx, src in enumerate(sources):
-        digest = hashlib.sha256()
+        digest = BackgroundSha256()
         offset = 0
         lineno = 0
-        with open(src.path, "rb", buffering=_READ_BUFFER) as fh:
-            st = os.fstat(fh.fileno())
-            src.stat = (st.st_size, st.st_mtime_ns)
-            while True:
-                raw = fh.readline(MAX_LINE_BYTES + 1)
-                if not raw:
-                    break
-                lineno += 1
-                size = len(raw)
-                digest.update(raw)
-                if size > MAX_LINE_BYTES and raw[-1:] != b"\n":
-                    size += _skip_line(fh, digest)
-                    checked_label, category = None, TOO_LONG
-                    reason = f"line longer than {MAX_LINE_BYTES} bytes"
-                else:
-                    length = size - 1 if raw[-1:] == b"\n" else size
-                    checked = check_line(raw, length)
-                    checked_label, category, reason = checked
-                    if checked_label is not None and check_images:
-                        problem = check_image(raw, length)
-                        if problem is not None:
-                            checked_label, category, reason = None, "image", problem
-                if checked_label is None:
-                    if strict:
-                        raise InputError(f"{src.path}: line {lineno} (byte {offset}): {reason}")
-                    reasons[category] += 1
-                    src.rejected += 1
-                    rejects.write(f"{tsv_field(src.name)}\t{lineno}\t{tsv_field(reason)}\n")
-                else:
-                    index.add(s_idx, lineno, offset, length, checked_label)
-                    src.valid += 1
-                offset += size
+        try:
+            with open(src.path, "rb", buffering=_READ_BUFFER) as fh:
+                st = os.fstat(fh.fileno())
+                src.stat = (st.st_size, st.st_mtime_ns)
+                while True:
+                    raw = fh.readline(MAX_LINE_BYTES + 1)
+                    if not raw:
+                        break
+                    lineno += 1
+                    size = len(raw)
+                    digest.add(raw)
+                    if size > MAX_LINE_BYTES and raw[-1:] != b"\n":
+                        size += _skip_line(fh, digest)
+                        checked_label, category = None, TOO_LONG
+                        reason = f"line longer than {MAX_LINE_BYTES} bytes"
+                    else:
+                        length = size - 1 if raw[-1:] == b"\n" else size
+                        checked_label, category, reason = check_line(raw, length)
+                        if checked_label is not None and check_images:
+                            problem = check_image(raw, length)
+                            if problem is not None:
+                                checked_label, category, reason = None, IMAGE, problem
+                    if checked_label is None:
+                        if strict:
+                            raise InputError(f"{src.path}: line {lineno} (byte {offset}): {reason}")
+                        reasons[category] += 1
+                        src.rejected += 1
+                        rejects.write(f"{tsv_field(src.name)}\t{lineno}\t{tsv_field(reason)}\n")
+                    else:
+                        index.add(s_idx, lineno, offset, length, checked_label)
+                        src.valid += 1
+                    offset += size
+        except BaseException:
+            digest.abandon()
+            raise
         src.lines = lineno
         src.bytes = offset
         src.sha256 = digest.hexdigest()
 
 
-def _skip_line(fh: IO[bytes], digest: Any) -> int:
+def _skip_line(fh: IO[bytes], digest: BackgroundSha256) -> int:
     """Read past the rest of an over-long line in bounded pieces; the bytes skipped."""
     skipped = 0
     while True:
         piece = fh.readline(_READ_BUFFER)
         if not piece:
             return skipped
-        digest.update(piece)
+        digest.add(piece)
         skipped += len(piece)
         if piece[-1:] == b"\n":
             return skipped
@@ -263,35 +267,40 @@ def _write_shards(tmp: Path, sources: list[Source], index: _Index, order: np.nda
                   nranks: int) -> list[dict[str, Any]]:
     """Pass 2: each rank's lines, read back by offset and written byte-identical.
 
-    Finished files are fsynced by a background thread while the next one is written, so the
-    disk works in parallel instead of all at the end.
+    The main thread reads (``pread``) and hashes; a worker thread writes, and another one
+    fsyncs each finished file while the next is written, so the copy in, the copy out and the
+    disk all work at once.
     """
     n = len(index)
     src, off, length = index.np("source"), index.np("offset"), index.np("length")
     fds = [os.open(s.path, os.O_RDONLY) for s in sources]
     ranks: list[dict[str, Any]] = []
     syncs: list[Future[None]] = []
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    with ThreadPoolExecutor(max_workers=1) as fsyncer:
         try:
             for r in range(nranks):
                 picks = order[r::nranks]
                 name = shard_name(r, nranks)
                 digest = hashlib.sha256()
                 total = 0
-                with open(tmp / name, "wb", buffering=_WRITE_BUFFER) as out:
+                fd = os.open(tmp / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+                writer = BackgroundWriter(fd)
+                try:
                     for s, o, ln in zip(src[picks].tolist(), off[picks].tolist(), length[picks].tolist()):
                         data = os.pread(fds[s], ln + 1, o)
-                        if len(data) == ln + 1 and data[-1] == 10:
-                            pass
-                        elif len(data) == ln:  # the part's last line had no newline
-                            data += b"\n"
-                        else:
-                            raise InputError(f"{sources[s].path}: changed while sharding (byte {o})")
-                        out.write(data)
+                        if len(data) != ln + 1 or data[-1] != 10:
+                            if len(data) != ln:
+                                raise InputError(f"{sources[s].path}: changed while sharding (byte {o})")
+                            data += b"\n"  # the part's last line had no newline
+                        writer.add(data)
                         digest.update(data)
                         total += len(data)
-                    out.flush()
-                    syncs.append(pool.submit(_fsync_and_close, os.dup(out.fileno())))
+                    writer.finish()
+                except BaseException:
+                    writer.abandon()
+                    os.close(fd)
+                    raise
+                syncs.append(fsyncer.submit(_fsync_and_close, fd))
                 real = int(np.count_nonzero(np.arange(r, len(order), nranks) < n))
                 ranks.append({"rank": r, "file": name, "lines": len(picks), "real": real,
                               "padding": len(picks) - real, "sha256": digest.hexdigest(), "bytes": total})

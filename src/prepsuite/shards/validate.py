@@ -53,7 +53,9 @@ def check_line(raw: bytes, length: int) -> Checked:
     if pad not in (b"", b"=", b"==") or raw[tab - len(pad) : tab] != pad:
         bad = _BAD_CHAR.search(raw, 0, tab)
         if bad is not None:
-            return Checked(None, BASE64, f"invalid base64: byte {_show(bad.group())} at column {bad.start() + 1}")
+            byte = bad.group()[0]
+            shown = f"'{chr(byte)}'" if 0x21 <= byte < 0x7F else f"0x{byte:02x}"
+            return Checked(None, BASE64, f"invalid base64: byte {shown} at column {bad.start() + 1}")
         return Checked(None, BASE64, "invalid base64: misplaced '=' padding")
     if tab % 4:
         return Checked(None, BASE64, f"invalid base64: length {tab} is not a multiple of 4")

@@ -1,0 +1,92 @@
+# Rank shards: images + labels ──pack──▶ base64 parts ──shard──▶ rank shards ──verify──▶ report.
+# `snakemake -j8 shards` packs the repository's test photos (../shared/data/photos/single_jpeg)
+# into results/shards/data, shards them into results/shards/out and verifies the result into
+# results/shards/verify.txt. Settings: the `shards:` block of pipelines/config.yaml, e.g.
+#   snakemake -j8 shards --config 'shards={nranks: 4, seed: 7}'
+# Set shards.data_dir to an existing base64 dataset (with its file list) to shard that instead.
+
+SHARDS_PACKED = "results/shards/data"
+
+
+def _shards(key, kind=str):
+    """A `shards:` setting as `kind`; values from --config may arrive as strings."""
+    value = config["shards"].get(key)
+    if kind is str:
+        return "" if value is None else str(value)
+    if kind is bool:
+        if isinstance(value, str):
+            if value.lower() not in ("0", "1", "true", "false", "yes", "no"):
+                raise ValueError(f"config shards.{key} must be a boolean (true/false), got {value!r}")
+            return value.lower() in ("1", "true", "yes")
+        return bool(value)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"config shards.{key} must be an integer, got {value!r}") from None
+
+
+SHARDS_DATA = _shards("data_dir") or SHARDS_PACKED
+SHARDS_NRANKS = _shards("nranks", int)
+if SHARDS_NRANKS < 1:
+    raise ValueError(f"config shards.nranks must be >= 1, got {SHARDS_NRANKS}")
+
+
+def _shards_images(wildcards):
+    """The images to pack; a missing folder (no shared photos on this machine) stops the job
+    with a message that names it rather than a bare missing-file error."""
+    images, labels = _shards("images_dir"), _shards("labels")
+    for path, key in ((images, "images_dir"), (labels, "labels")):
+        if not os.path.exists(path):
+            raise FileNotFoundError(
+                f"config shards.{key}: {path!r} not found (absolute: {os.path.abspath(path)}). "
+                "The default is the shared test photos, ../shared/data/photos/single_jpeg beside the "
+                "repository (see its README.md); point shards.images_dir and shards.labels at your "
+                "images, or shards.data_dir at an existing base64 dataset."
+            )
+    return {"images": images, "labels": labels}
+
+
+rule shards_pack:
+    input:
+        unpack(_shards_images),
+    output:
+        directory(SHARDS_PACKED),
+    log:
+        "results/logs/shards/pack.log",
+    benchmark:
+        "results/benchmarks/shards/pack.tsv"
+    params:
+        part_lines=_shards("part_lines", int),
+    shell:
+        "{PREP} pack {input.images:q} {input.labels:q} --out {output:q}"
+        " --part-lines {params.part_lines} 2> {log:q}"
+
+
+rule shards_shard:
+    input:
+        SHARDS_DATA,
+    output:
+        directory("results/shards/out"),
+    log:
+        "results/logs/shards/shard.log",
+    benchmark:
+        "results/benchmarks/shards/shard.tsv"
+    params:
+        file_list=_shards("file_list") or "file_list.txt",
+        seed=_shards("seed", int),
+        check_images="--check-images" if _shards("check_images", bool) else "",
+    shell:
+        "{PREP} shard --data-dir {input:q} --file-list {params.file_list:q} --nranks {SHARDS_NRANKS}"
+        " --seed {params.seed} {params.check_images} --out {output:q} 2> {log:q}"
+
+
+rule shards:
+    input:
+        data=SHARDS_DATA,
+        shards="results/shards/out",
+    output:
+        "results/shards/verify.txt",
+    log:
+        "results/logs/shards/verify.log",
+    shell:
+        "{PREP} verify {input.shards:q} --data-dir {input.data:q} > {output:q} 2> {log:q}"
