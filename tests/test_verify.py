@@ -180,3 +180,21 @@ def test_many_problems_are_summarised_not_listed_one_by_one(sharded):
     problems = verify_shards(out).problems
     assert len(problems) == 6
     assert problems[-1] == "… and 31 more label problems"
+
+
+def test_labels_written_unusually_verify(tmp_path):
+    from test_shards_helpers import write_part
+
+    write_part(tmp_path / "data", "p0", [b"QUJD\t007", b"QUJE\t-0", b"QUJF\t-12"])
+    shard_dataset(tmp_path / "data", nranks=2, out=tmp_path / "out")
+    assert verify_shards(tmp_path / "out", tmp_path / "data").ok
+    conn = sqlite3.connect(tmp_path / "out" / "index.db")
+    assert sorted(row[0] for row in conn.execute("SELECT label FROM lines WHERE is_padding = 0")) == [-12, 0, 7]
+    conn.close()
+
+
+def test_a_manifest_edited_into_the_wrong_shape_is_reported_not_raised(sharded):
+    _, out = sharded
+    _rewrite_manifest(out, lambda m: m["ranks"][0].update(real="nine"))
+    report = verify_shards(out)
+    assert not report.ok and any("malformed" in p or "rank 0" in p for p in report.problems)

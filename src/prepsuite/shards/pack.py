@@ -89,7 +89,7 @@ def pack_images(
     total_bytes = 0
     with atomic_directory(out_dir, overwrite, FILE_LIST) as tmp:
         part = None
-        with open(tmp / REJECTS, "w", encoding="utf-8", newline="\n") as rejects, \
+        with open(tmp / REJECTS, "w", encoding="utf-8", errors="surrogateescape", newline="\n") as rejects, \
                 open(labels_file, encoding="utf-8", errors="surrogateescape") as labels:
             rejects.write(REJECTS_HEADER)
 

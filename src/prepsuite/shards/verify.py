@@ -89,6 +89,13 @@ class _Problems:
         return self.items + [f"… and {k} more {kind} problems" for kind, k in self.extra.items()]
 
 
+def _int_or_none(field: bytes) -> int | None:
+    try:
+        return int(field)
+    except ValueError:
+        return None
+
+
 def _digest(data: bytes) -> int:
     return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
 
@@ -222,14 +229,22 @@ def verify_shards(out_dir: str | os.PathLike[str], data_dir: str | os.PathLike[s
     out = Path(out_dir)
     report = VerifyReport(out)
     problems = _Problems()
+    try:
+        _verify(out, None if data_dir is None else Path(data_dir), report, problems)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
+        # A manifest or index edited into the wrong shape (a string where a count belongs …).
+        problems.add("malformed", f"{out}: malformed manifest, index or rejects file ({type(e).__name__}: {e})")
+    report.problems = problems.done()
+    return report
+
+
+def _verify(out: Path, data_dir: Path | None, report: VerifyReport, problems: _Problems) -> None:
     if not out.is_dir():
         problems.add("manifest", f"{out}: not a directory")
-        report.problems = problems.done()
-        return report
+        return
     manifest = _load_manifest(out, problems)
     if manifest is None:
-        report.problems = problems.done()
-        return report
+        return
     n, nranks, per_rank = manifest["n"], manifest["nranks"], manifest["per_rank_lines"]
     report.n, report.nranks, report.per_rank_lines = n, nranks, per_rank
     report.padding, report.rejected = manifest["padding"], manifest["rejected"]
@@ -246,8 +261,7 @@ def verify_shards(out_dir: str | os.PathLike[str], data_dir: str | os.PathLike[s
     if len(rejects) != manifest["rejected"]:
         problems.add("rejects", f"{REJECTS}: {len(rejects)} rows, manifest records {manifest['rejected']} rejected")
     if rows is None:
-        report.problems = problems.done()
-        return report
+        return
 
     # Index rows against the shard lines.
     total = per_rank * nranks
@@ -270,7 +284,7 @@ def verify_shards(out_dir: str | os.PathLike[str], data_dir: str | os.PathLike[s
             if shard.offsets[position] != shard_offset or shard.lengths[position] != length:
                 problems.add("index", f"{where}: offset/length {shard_offset}/{length} but the shard line is at"
                              f" {shard.offsets[position]} with {shard.lengths[position]} bytes")
-            elif shard.labels[position] != str(label).encode():
+            elif _int_or_none(shard.labels[position]) != label:
                 problems.add("label", f"{where}: label {label} but the shard line says {shard.labels[position]!r}")
             digest[slot] = shard.digests[position]
         elif shard is not None:
@@ -329,10 +343,8 @@ def verify_shards(out_dir: str | os.PathLike[str], data_dir: str | os.PathLike[s
             problems.add("duplicate", f"{s['file']}: {len(many)} source lines both sharded and rejected (first: line {many[0]})")
 
     if data_dir is not None:
-        _check_sources(Path(data_dir), sources, pointers, digest, problems)
+        _check_sources(data_dir, sources, pointers, digest, problems)
         report.sources_checked = True
-    report.problems = problems.done()
-    return report
 
 
 def _check_sources(data_dir: Path, sources: list[dict[str, Any]], pointers: list[tuple[int, int, int, int, int]],
