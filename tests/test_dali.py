@@ -24,7 +24,14 @@ torch = pytest.importorskip("torch", reason="PyTorch is the optional extra `dali
 
 from PIL import Image, ImageOps  # noqa: E402
 
-from prepsuite.dali import ShardLoader, cuda_device_count, epoch_order, open_rank_shard, shard_pipeline  # noqa: E402
+from prepsuite.dali import (  # noqa: E402
+    ShardLoader,
+    augmentation_numbers,
+    crop_window,
+    cuda_device_count,
+    open_rank_shard,
+    shard_pipeline,
+)
 from prepsuite.dali.source import ShardSource  # noqa: E402
 from prepsuite.textio import InputError  # noqa: E402
 
@@ -196,6 +203,36 @@ def test_loader_on_photos_shapes_labels_and_coverage(photo_shards):
     std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
     pixels = (images * std + mean) * 255
     assert pixels.min() >= -0.5 and pixels.max() <= 255.5 and pixels.std() > 20
+    loader.close()
+
+
+def test_train_crops_and_flips_match_their_definition(photo_shards):
+    """Each training image is the crop window of (seed, epoch, rank, position), resized, maybe
+    flipped and normalised: Pillow, given the same window, produces the same pixels."""
+    shard_dir, _ = photo_shards
+    loader = ShardLoader(shard_dir, 12, rank=0, nranks=2, seed=3, device="cpu", size=64, return_index=True)
+    loader.set_epoch(2)
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225]).view(3, 1, 1)
+    fd = os.open(loader.shard.path, os.O_RDONLY)
+    flips = 0
+    try:
+        for images, _, positions in loader:
+            for image, pos in zip(images, positions.tolist()):
+                data, _ = loader.shard.sample(fd, pos)
+                with Image.open(io.BytesIO(data)) as im:
+                    pil = ImageOps.exif_transpose(im).convert("RGB")
+                y0, x0, y1, x1, flip = crop_window(pil.height, pil.width, augmentation_numbers(3, 2, 0, pos))
+                want = pil.resize((64, 64), Image.BILINEAR, box=(x0, y0, x1, y1))
+                if flip:
+                    want = want.transpose(Image.FLIP_LEFT_RIGHT)
+                    flips += 1
+                want = torch.from_numpy(np.asarray(want).copy()).permute(2, 0, 1).float()
+                diff = ((image * std + mean) * 255 - want).abs()
+                assert diff.mean() < 0.5 and (diff > 2).float().mean() < 0.01, f"position {pos}"
+    finally:
+        os.close(fd)
+    assert 0 < flips < 36
     loader.close()
 
 

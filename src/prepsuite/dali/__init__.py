@@ -8,7 +8,7 @@ imported only when a pipeline is built, so importing this package stays cheap.
 
 from .loader import ShardLoader
 from .pipeline import IMAGENET_MEAN, IMAGENET_STD, cuda_device_count, resolve_device, shard_pipeline
-from .source import RankShard, ShardSource, epoch_order, open_rank_shard
+from .source import RankShard, ShardSource, augmentation_numbers, crop_window, epoch_order, open_rank_shard
 
 __all__ = [
     "IMAGENET_MEAN",
@@ -16,6 +16,8 @@ __all__ = [
     "RankShard",
     "ShardLoader",
     "ShardSource",
+    "augmentation_numbers",
+    "crop_window",
     "cuda_device_count",
     "epoch_order",
     "open_rank_shard",

@@ -61,7 +61,10 @@ def default_device_id() -> int:
 
 
 def _random_crop_window(shape, rnd, area: Sequence[float], ratio: Sequence[float]):
-    """ROI start/end (y, x) of a random resized crop, from the image shape and 4 uniforms."""
+    """ROI start/end (y, x) of a random resized crop, from the image shape and 4 uniforms.
+
+    The same formula as :func:`.source.crop_window`, in DALI arithmetic (one value per sample).
+    """
     import nvidia.dali.fn as fn
     import nvidia.dali.math as dmath
     import nvidia.dali.types as types
@@ -73,8 +76,8 @@ def _random_crop_window(shape, rnd, area: Sequence[float], ratio: Sequence[float
     r = dmath.exp(log_lo + (log_hi - log_lo) * rnd[1])  # width / height
     # Largest area with this aspect ratio that still fits: w*w/r (width-bound), h*h*r (height-bound).
     crop_area = dmath.min(dmath.min(frac * h * w, w * w / r), h * h * r)
-    cw = dmath.sqrt(crop_area * r)
-    ch = dmath.sqrt(crop_area / r)
+    cw = dmath.min(dmath.sqrt(crop_area * r), w)  # min(): rounding must not leave the image
+    ch = dmath.min(dmath.sqrt(crop_area / r), h)
     x0 = rnd[2] * (w - cw)
     y0 = rnd[3] * (h - ch)
     return fn.stack(y0, x0), fn.stack(y0 + ch, x0 + cw)

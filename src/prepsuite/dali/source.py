@@ -82,6 +82,31 @@ def augmentation_numbers(seed: int, epoch: int, rank: int, position: int) -> np.
     return rng.random(N_AUG, dtype=np.float32)
 
 
+def crop_window(
+    height: float,
+    width: float,
+    numbers: np.ndarray,
+    area: tuple[float, float] = (0.08, 1.0),
+    ratio: tuple[float, float] = (3 / 4, 4 / 3),
+) -> tuple[float, float, float, float, bool]:
+    """(y0, x0, y1, x1, flip) of the random resized crop that ``numbers`` pick in an image.
+
+    The reference for what the DALI pipeline computes with its arithmetic operators (see
+    ``pipeline._random_crop_window``), used by the benchmark's Pillow baseline and the tests.
+    The aspect ratio (width/height) is log-uniform in ``ratio``, the area a uniform fraction of
+    the image in ``area``, shrunk just enough to fit when the ratio would not.
+    """
+    frac = area[0] + (area[1] - area[0]) * float(numbers[0])
+    log_lo, log_hi = np.log(ratio[0]), np.log(ratio[1])
+    r = float(np.exp(log_lo + (log_hi - log_lo) * float(numbers[1])))
+    crop_area = min(frac * height * width, width * width / r, height * height * r)
+    # min(): rounding must not push the window a hair outside the image.
+    cw, ch = min((crop_area * r) ** 0.5, width), min((crop_area / r) ** 0.5, height)
+    x0 = float(numbers[2]) * (width - cw)
+    y0 = float(numbers[3]) * (height - ch)
+    return y0, x0, y0 + ch, x0 + cw, bool(numbers[4] < 0.5)
+
+
 @dataclass(frozen=True)
 class RankShard:
     """Where each line of one rank's shard lives, read from ``manifest.json`` and ``index.db``.
