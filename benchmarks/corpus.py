@@ -16,6 +16,14 @@ each other and with the end-to-end run. Pipeline stages are reported from Snakem
 files (``s``: wall time of each job, process start-up included) summed over the chunk jobs, the
 stage's window (first job start to last job end, from the benchmark files' times), and the
 in-process seconds from ``results/corpus/stats.json`` (the difference is per-job start-up).
+A last run of the pipeline on the bundled 48-article sample gives the fixed cost per job, which
+is what more chunks cost on few cores.
+
+``--rounds N`` repeats blog chain and pipelines N times, interleaved, and reports medians (the
+machine is shared; CPU seconds are reported too, as they suffer less from other load).
+``--repo DIR`` runs the workflow and code of another checkout (a snapshot of one commit, e.g.
+``git archive HEAD | tar -x -C DIR``) instead of this working tree. ``--multistream PAGES``
+builds a multistream dump with its index instead, which the workflow extracts one job per chunk.
 
 Run it alone on the machine (``flock /tmp/prepsuite-heavy.lock python benchmarks/corpus.py``);
 ``--help`` lists the options. Needs the ``opencc`` command (Debian/Ubuntu: ``apt-get install -y
@@ -205,6 +213,16 @@ def stages_by_name(stats: dict) -> dict[str, dict]:
     return stages if isinstance(stages, dict) else {s["stage"]: s for s in stages}
 
 
+def union_length(intervals: list[tuple[float, float]]) -> float:
+    """Seconds during which at least one of the intervals is running."""
+    total, reach = 0.0, float("-inf")
+    for start, end in sorted(intervals):
+        if end > reach:
+            total += end - max(start, reach)
+            reach = end
+    return total
+
+
 def run_pipeline(dump: Path, work: Path, chunks: int, jobs: int, repo: Path = REPO) -> Result:
     """``snakemake -jJ corpus`` with ``repo``'s workflow and code (another checkout's ``src``
     goes first on PYTHONPATH, so a snapshot of a commit is measured, not the working tree)."""
@@ -226,8 +244,10 @@ def run_pipeline(dump: Path, work: Path, chunks: int, jobs: int, repo: Path = RE
     result.extra["command"] = command
     stats = json.loads((work / "results" / "corpus" / "stats.json").read_text(encoding="utf-8"))
     stats = stages_by_name(stats)
+    intervals = []
     for rule in PIPELINE_STAGES:
         rows = _benchmark_rows(work, rule)
+        intervals += [(end - sec, end) for sec, end in rows]
         in_process = stats.get(STAGE_LABEL.get(rule, rule), {}).get("seconds", 0.0)
         result.stages.append({
             "stage": STAGE_LABEL.get(rule, rule),
@@ -236,6 +256,7 @@ def run_pipeline(dump: Path, work: Path, chunks: int, jobs: int, repo: Path = RE
             "window": max(end for _, end in rows) - min(end - s for s, end in rows),
             "in_process": in_process,
         })
+    result.extra["busy"] = union_length(intervals)
     corpus = work / "results" / "corpus" / "corpus.txt"
     result.output = {"documents": stats["gather"]["docs_out"], **text_figures(corpus)}
     result.output["sha256"] = hashlib.sha256(corpus.read_bytes()).hexdigest()
@@ -268,9 +289,14 @@ def report(xml_bytes: int, blog: Result, pipes: list[Result], jobs: int) -> str:
                        f"| {mbps(xml_bytes, st['seconds'])} | {st['window']:.1f} "
                        f"| {st['in_process']:.1f} |")
         jobs_sum = sum(st["seconds"] for st in p.stages)
+        njobs = sum(st["jobs"] for st in p.stages)
+        outside = jobs_sum - sum(st["in_process"] for st in p.stages)
         out.append(f"| **end to end** | {sum(st['jobs'] for st in p.stages)} | {jobs_sum:.1f} "
                    f"| | **{p.seconds:.1f}** ({mbps(xml_bytes, p.seconds)} MB/s) "
                    f"| CPU {p.cpu_seconds:.1f} s |")
+        out.append(f"\nOutside the stages' own timers (process start, imports): {outside:.1f} job-s, "
+                   f"{outside / njobs:.2f} s per job. No job running: {p.seconds - p.extra['busy']:.1f} s "
+                   f"(Snakemake start-up, DAG, scheduling gaps).")
     out.append("\nEnd to end (ratio = blog s / pipeline s; > 1 means the pipeline is faster)\n")
     out.append("| run | s | MB/s of XML | CPU s | ratio | documents | lines | non-space chars |")
     out.append("|---|---:|---:|---:|---:|---:|---:|---:|")
@@ -287,13 +313,29 @@ def report(xml_bytes: int, blog: Result, pipes: list[Result], jobs: int) -> str:
 
 
 def summary(xml_bytes: int, rounds: list[list[Result]]) -> str:
-    out = ["| run | s | MB/s of XML | ratio (blog / run) |", "|---|---:|---:|---:|"]
+    out = ["| run | wall s | MB/s of XML | ratio (blog / run) | CPU s | CPU ratio |",
+           "|---|---:|---:|---:|---:|---:|"]
     blog_s = statistics.median(r[0].seconds for r in rounds)
+    blog_cpu = statistics.median(r[0].cpu_seconds for r in rounds)
     for i, first in enumerate(rounds[0]):
         secs = [r[i].seconds for r in rounds]
+        cpu = statistics.median(r[i].cpu_seconds for r in rounds)
         med = statistics.median(secs)
         out.append(f"| {first.name} | {med:.1f} ({min(secs):.1f}–{max(secs):.1f}) "
-                   f"| {mbps(xml_bytes, med)} | {blog_s / med:.2f} |")
+                   f"| {mbps(xml_bytes, med)} | {blog_s / med:.2f} | {cpu:.1f} "
+                   f"| {blog_cpu / cpu:.2f} |")
+    return "\n".join(out)
+
+
+def fixed_costs(result: Result) -> str:
+    """Per-job cost on a dump so small that nearly all of it is start-up."""
+    out = ["| stage | jobs | wall s per job | in-process s per job |", "|---|---:|---:|---:|"]
+    for st in result.stages:
+        n = max(1, st["jobs"])
+        out.append(f"| {st['stage']} | {st['jobs']} | {st['seconds'] / n:.2f} "
+                   f"| {st['in_process'] / n:.2f} |")
+    out.append(f"| snakemake end to end | {sum(st['jobs'] for st in result.stages)} "
+               f"| {result.seconds:.1f} | |")
     return "\n".join(out)
 
 
@@ -331,6 +373,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-j", "--jobs", type=int, default=2, help="snakemake -j (default 2)")
     ap.add_argument("--workdir", type=Path, default=None,
                     help="directory for the dump and all outputs (default: a new temp dir in /tmp)")
+    ap.add_argument("--multistream", type=int, default=0, metavar="PAGES",
+                    help="build a multistream dump with its index (PAGES pages per bz2 stream), "
+                         "so the pipeline extracts one chunk per job; 0 (default): a plain dump")
     ap.add_argument("--rounds", type=int, default=1,
                     help="repeat blog chain + pipelines this many times, interleaved (default 1)")
     ap.add_argument("--repo", type=Path, default=REPO,
@@ -339,7 +384,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = ap.parse_args(argv)
-    if args.mb <= 0 or args.jobs < 1 or args.rounds < 1 or any(c < 1 for c in args.chunks):
+    if (args.mb <= 0 or args.jobs < 1 or args.rounds < 1 or args.multistream < 0
+            or any(c < 1 for c in args.chunks)):
         ap.error("--mb, --jobs, --rounds and --chunks must be positive")
 
     opencc = check_opencc()
@@ -347,7 +393,13 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     try:
         repeat = choose_repeat(int(args.mb * 1e6))
-        dump = build_dump(work / "dump.xml.bz2", repeat=repeat)
+        if args.multistream:
+            from prepsuite.text.sample import build_multistream
+
+            dump, _ = build_multistream(work / "dump-multistream.xml.bz2", repeat=repeat,
+                                        pages_per_stream=args.multistream)
+        else:
+            dump = build_dump(work / "dump.xml.bz2", repeat=repeat)
         xml_bytes = measured_xml_bytes(dump)
         print(f"machine: {machine()}\nrevision: {revision(args.repo)}\nwork dir: {work}\n"
               f"dump: {dump.name}, repeat={repeat}, {xml_bytes / 1e6:.1f} MB of XML "
@@ -368,9 +420,15 @@ def main(argv: list[str] | None = None) -> int:
             rounds.append([blog, *pipes])
             if not args.keep:
                 shutil.rmtree(rdir, ignore_errors=True)
+        small = build_dump(work / "small" / "sample.xml.bz2", repeat=1)
+        fixed = run_pipeline(small, work / "small" / "pipeline", max(args.chunks), args.jobs,
+                             args.repo)
         print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}")
         print(f"\nPer stage (round {len(rounds)})\n")
         print(report(xml_bytes, rounds[-1][0], rounds[-1][1:], args.jobs))
+        print(f"\nFixed cost per job: the bundled sample ({measured_xml_bytes(small) / 1e3:.0f} kB "
+              f"of XML), chunks={max(args.chunks)}\n")
+        print(fixed_costs(fixed))
         print(f"\nEnd to end over {len(rounds)} round(s): median (min–max) seconds\n")
         print(summary(xml_bytes, rounds))
         blog_s = statistics.median(r[0].seconds for r in rounds)
@@ -385,6 +443,7 @@ def main(argv: list[str] | None = None) -> int:
                 "machine": machine(), "revision": revision(args.repo), "argv": sys.argv,
                 "xml_bytes": xml_bytes, "repeat": repeat,
                 "rounds": [[r.__dict__ for r in runs] for runs in rounds],
+                "fixed_cost": fixed.__dict__,
             }, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     finally:
         if args.keep or args.workdir:
