@@ -206,11 +206,13 @@ def test_loader_on_photos_shapes_labels_and_coverage(photo_shards):
     loader.close()
 
 
-def test_train_crops_and_flips_match_their_definition(photo_shards):
+@pytest.mark.parametrize("roi_decode", [True, False], ids=["roi-decode", "full-decode"])
+def test_train_crops_and_flips_match_their_definition(photo_shards, roi_decode):
     """Each training image is the crop window of (seed, epoch, rank, position), resized, maybe
     flipped and normalised: Pillow, given the same window, produces the same pixels."""
     shard_dir, _ = photo_shards
-    loader = ShardLoader(shard_dir, 12, rank=0, nranks=2, seed=3, device="cpu", size=64, return_index=True)
+    loader = ShardLoader(shard_dir, 12, rank=0, nranks=2, seed=3, device="cpu", size=64, return_index=True,
+                         roi_decode=roi_decode)
     loader.set_epoch(2)
     mean = torch.tensor([0.485, 0.456, 0.406]).view(3, 1, 1)
     std = torch.tensor([0.229, 0.224, 0.225]).view(3, 1, 1)

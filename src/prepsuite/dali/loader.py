@@ -58,6 +58,7 @@ class ShardLoader:
     * ``num_workers`` — reader processes (base64 lines → encoded images); ``num_threads`` —
       DALI's decoding/augmentation threads; ``prefetch`` — batches prepared ahead.
     * ``return_index`` — also yield the shard positions (0-based line numbers) of the batch.
+    * ``roi_decode`` — in training, decode only the region of each image the crop keeps.
     """
 
     def __init__(
@@ -82,6 +83,7 @@ class ShardLoader:
         area: tuple[float, float] = (0.08, 1.0),
         ratio: tuple[float, float] = (3 / 4, 4 / 3),
         return_index: bool = False,
+        roi_decode: bool = True,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -109,6 +111,7 @@ class ShardLoader:
         self.area = tuple(area)
         self.ratio = tuple(ratio)
         self.return_index = return_index
+        self.roi_decode = roi_decode
 
         lines = len(self.shard)
         self._len = lines // batch_size if drop_last else math.ceil(lines / batch_size)
@@ -258,6 +261,7 @@ class ShardLoader:
             area=self.area,
             ratio=self.ratio,
             eval_resize=self.eval_resize,
+            roi_decode=self.roi_decode,
             seed=self.seed,
         )
         self._pipe = pipe
@@ -341,8 +345,8 @@ class ShardLoader:
             candidates = candidates[int(k.group(1)) :: self.batch_size]
         lines = ", ".join(str(p + 1) for p in sorted(set(candidates))[:64])
         return InputError(
-            f"{self.shard.path}: decoding failed in epoch {epoch}, batch {batch} or one prefetched "
-            f"after it; the sample is one of lines {lines}; DALI: {said}"
+            f"{self.shard.path}: the pipeline failed in epoch {epoch}, batch {batch} or one prefetched "
+            f"after it, on one of lines {lines}; DALI: {said}"
         )
 
 
@@ -357,11 +361,10 @@ def _chain_text(error: BaseException) -> str:
 
 def _dali_reason(text: str) -> str:
     """The informative part of a DALI pipeline error (it opens with generic lines)."""
-    for pattern in (r"Failed to decode[^\n]*", r"Error in [^\n]*operator[^\n]*"):
-        found = re.search(pattern, text)
-        if found:
-            return found.group(0).strip(" :,")[:300]
-    return _first_line(text)
+    operator = re.search(r"Error in \w+ operator `([^`]+)`", text)
+    found = re.search(r"encountered:\s*\n\s*([^\n]+)", text)
+    reason = found.group(1).strip(" :") if found else _first_line(text)
+    return (f"{operator.group(1)}: " if operator else "") + reason[:300]
 
 
 def _first_line(text: str) -> str:

@@ -1,0 +1,212 @@
+"""Benchmark of the DALI ``ShardLoader`` against a PyTorch ``DataLoader`` on the same shard.
+
+Packs the shared photos (``../shared/data/photos``: 72 JPEGs, most 1280 pixels wide, every
+chroma subsampling, EXIF orientations) ``--repeat`` times and shards them for one rank, then
+reads that shard for ``--epochs`` epochs with:
+
+* **baseline** — ``torch.utils.data.DataLoader`` with ``--workers`` worker processes over a
+  dataset that reads a line by offset, base64-decodes it, opens it with Pillow (EXIF orientation
+  applied) and applies the same training augmentation: the crop window and flip the DALI loader
+  uses for that sample (``prepsuite.dali.crop_window``), resized to ``--size`` with Pillow's
+  bilinear filter, normalised to float CHW with the ImageNet mean/std;
+* **DALI** — ``ShardLoader`` with ``--workers`` reader processes and ``--threads`` DALI threads,
+  decoding on ``--device`` (``auto``: the GPU when there is one).
+
+Both visit the shard in the same order, so their first batches hold the same samples with the same
+crops: the script prints how far the two images differ (a check that the work is the same). The
+first epoch includes starting the workers/pipeline and is reported apart; images/s is the mean over
+the remaining epochs. On a GPU machine the baseline's batches are copied to the GPU (pinned memory)
+as a training loop would.
+
+Run it alone (``flock /tmp/prepsuite-heavy.lock python benchmarks/loader.py``): the figures are
+only meaningful when nothing else runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+
+from prepsuite.dali import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    ShardLoader,
+    augmentation_numbers,
+    crop_window,
+    epoch_order,
+    open_rank_shard,
+)
+from prepsuite.shards import pack_images, shard_dataset
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+class PillowShard(torch.utils.data.Dataset):
+    """The baseline: one shard line → Pillow decode → the DALI loader's crop, flip, normalisation."""
+
+    def __init__(self, shard_dir: Path, size: int, seed: int) -> None:
+        self.shard = open_rank_shard(shard_dir, 0, 1)
+        self.size, self.seed, self.epoch = size, seed, 0
+        self.mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1) * 255
+        self.std = torch.tensor(IMAGENET_STD).view(3, 1, 1) * 255
+        self._fd: int | None = None
+
+    def __len__(self) -> int:
+        return len(self.shard)
+
+    def __getitem__(self, key: tuple[int, int]) -> tuple[torch.Tensor, int]:
+        epoch, pos = key
+        if self._fd is None:
+            self._fd = os.open(self.shard.path, os.O_RDONLY)
+        data, label = self.shard.sample(self._fd, pos)
+        with Image.open(io.BytesIO(data)) as im:
+            im = ImageOps.exif_transpose(im).convert("RGB")
+        y0, x0, y1, x1, flip = crop_window(im.height, im.width, augmentation_numbers(self.seed, epoch, 0, pos))
+        im = im.resize((self.size, self.size), Image.BILINEAR, box=(x0, y0, x1, y1))
+        if flip:
+            im = im.transpose(Image.FLIP_LEFT_RIGHT)
+        x = torch.from_numpy(np.asarray(im).copy()).permute(2, 0, 1).float()
+        return (x - self.mean) / self.std, label
+
+
+class EpochOrder(torch.utils.data.Sampler):
+    """The DALI loader's order: a permutation from (seed, epoch), yielding (epoch, position)."""
+
+    def __init__(self, n: int, seed: int) -> None:
+        self.n, self.seed, self.epoch = n, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self):
+        return ((self.epoch, int(p)) for p in epoch_order(self.seed, self.epoch, self.n))
+
+
+def build_shard(photos: Path, work: Path, repeat: int) -> tuple[Path, int]:
+    files = sorted(p for p in photos.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg"))
+    if not files:
+        raise SystemExit(f"no JPEGs under {photos}")
+    listing = work / "labels.txt"
+    listing.write_text("".join(f"{f.relative_to(photos)} {i % 1000}\n" for _ in range(repeat) for i, f in enumerate(files)))
+    packed = pack_images(photos, listing, work / "packed", part_lines=256)
+    result = shard_dataset(packed.out_dir, nranks=1, out=work / "shard", seed=0)
+    return result.out, result.n
+
+
+def timed_epochs(batches_of_epoch, epochs: int, sync) -> tuple[list[float], int, torch.Tensor]:
+    """Seconds per epoch, images per epoch, and the first batch of epoch 0 (for the check)."""
+    seconds, first, images = [], None, 0
+    for epoch in range(epochs):
+        start, images = time.perf_counter(), 0
+        for x in batches_of_epoch(epoch):
+            if first is None:
+                first = x.float().cpu().clone()
+            images += x.shape[0]
+        sync()
+        seconds.append(time.perf_counter() - start)
+    return seconds, images, first
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return f"{cpu}, {os.cpu_count()} cores, {gpu}; Python {platform.python_version()}"
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--photos", type=Path, default=REPO.parent / "shared" / "data" / "photos")
+    p.add_argument("--repeat", type=int, default=8, help="copies of the photos in the shard")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--size", type=int, default=224)
+    p.add_argument("--workers", type=int, default=2, help="DataLoader workers = DALI reader processes")
+    p.add_argument("--threads", type=int, default=2, help="DALI decoding/augmentation threads")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "mixed"], help="where DALI decodes")
+    p.add_argument("--full-decode", action="store_true", help="DALI decodes whole images, not just the crop's region")
+    p.add_argument("--epochs", type=int, default=3, help="the first one is warm-up")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--tmp", type=Path, default=None, help="where to build the shard (default: a temp dir)")
+    p.add_argument("--keep", action="store_true")
+    args = p.parse_args()
+    if args.epochs < 2:
+        raise SystemExit("--epochs must be >= 2 (the first is warm-up)")
+
+    work = Path(tempfile.mkdtemp(prefix="bench-loader-", dir=args.tmp))
+    try:
+        shard_dir, n = build_shard(args.photos, work, args.repeat)
+        dali = ShardLoader(shard_dir, args.batch_size, rank=0, nranks=1, device=args.device, seed=args.seed,
+                           size=args.size, num_workers=args.workers, num_threads=args.threads,
+                           roi_decode=not args.full_decode)
+        gpu = dali.device == "mixed"
+        sync = torch.cuda.synchronize if gpu else (lambda: None)
+        print(f"machine: {machine()}", flush=True)
+        print(f"shard: {n} images ({args.repeat} x the photos), batch {args.batch_size}, crop {args.size}, "
+              f"{args.workers} workers, {args.threads} DALI threads, DALI decoding on {dali.device}"
+              f" ({'whole images' if args.full_decode else 'crop regions only'})", flush=True)
+
+        dataset = PillowShard(shard_dir, args.size, args.seed)
+        sampler = EpochOrder(len(dataset), args.seed)
+        baseline = torch.utils.data.DataLoader(dataset, batch_size=args.batch_size, sampler=sampler,
+                                               num_workers=args.workers, persistent_workers=True, pin_memory=gpu)
+
+        def baseline_epoch(epoch: int):
+            sampler.set_epoch(epoch)
+            for x, _ in baseline:
+                yield x.cuda(non_blocking=True) if gpu else x
+
+        def dali_epoch(epoch: int):
+            dali.set_epoch(epoch)
+            for x, _ in dali:
+                yield x
+
+        results = {}
+        for name, run in (("DataLoader + Pillow", baseline_epoch), (f"DALI ({dali.device})", dali_epoch)):
+            seconds, images, first = timed_epochs(run, args.epochs, sync)
+            steady = images * (args.epochs - 1) / sum(seconds[1:])
+            results[name] = {"images_per_s": steady, "first_epoch_s": seconds[0], "epoch_s": seconds, "first": first}
+            print(f"{name:22s} {steady:8.1f} images/s   (first epoch, with start-up: {seconds[0]:.2f} s; "
+                  f"epochs: {', '.join(f'{s:.2f}' for s in seconds)} s)", flush=True)
+        dali.close()
+        (b_name, b), (d_name, d) = results.items()
+        std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1) * 255
+        levels = ((b["first"] - d["first"]) * std).abs().mean().item()
+        ratio = d["images_per_s"] / b["images_per_s"]
+        print(f"same work: first batches differ by {levels:.2f} pixel levels on average (0..255)")
+        print(f"ratio DALI / DataLoader: {ratio:.2f}x")
+        print(json.dumps({"machine": machine(), "images": n, "device": dali.device, "workers": args.workers,
+                          "threads": args.threads, "roi_decode": not args.full_decode, "batch_size": args.batch_size, "size": args.size,
+                          "dataloader_images_per_s": round(b["images_per_s"], 1),
+                          "dali_images_per_s": round(d["images_per_s"], 1), "ratio": round(ratio, 2),
+                          "mean_abs_diff_levels": round(levels, 3)}))
+    finally:
+        if args.keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
