@@ -8,7 +8,7 @@ from prepsuite.stats import StageStats
 from prepsuite.text.clean import clean_text
 from prepsuite.text.convert import convert_batch_cpp, convert_records, make_converter
 from prepsuite.text.sample import ARTICLES
-from prepsuite.text.segment import jieba_only_spans, join_tokens, make_cutter
+from prepsuite.text.segment import join_tokens, make_cutter
 from prepsuite.textio import Record
 
 SAMPLE = [convert_text for convert_text in (make_converter("t2s").convert(clean_text(a.text)) for a in ARTICLES)]
@@ -47,9 +47,20 @@ def test_rjieba_alone_does_differ_there():
     assert rjieba.cut("5-16日", True) != list(jieba.cut("5-16日", HMM=True))
 
 
-def test_jieba_only_spans_cover_whole_blocks():
-    text = "在5-16日和J.G之间，还有100%"
-    assert [text[a:b] for a, b in jieba_only_spans(text)] == ["在5-16日和J.G之间", "还有100%"]
+@pytest.mark.parametrize("hmm", [True, False])
+def test_rjieba_engine_equals_jieba_on_random_mixtures(hmm):
+    """Chinese words, letters, digits, ASCII punctuation and spaces in every combination."""
+    import random
+
+    words = ["中国", "北京", "的", "是", "计算机", "软件", "人工智能", "年", "月", "日", "测试"]
+    ascii_runs = ["5-16", "J.G", "C++", "100%", "3.14", "e-mail", "a_b", "x&y", "#1", "-", ".",
+                  "1.2.3", "v2.0", "abc", "2024", "U.S.A.", "%", "Wi-Fi", "12-", "A股", "T恤", "卡拉OK"]
+    other = ["，", "。", " ", "  ", "（", "）", "、"]
+    rng = random.Random(7)
+    lines = ["".join(rng.choice(rng.choice([words, ascii_runs, other])) for _ in range(rng.randint(1, 12)))
+             for _ in range(3000)]
+    diffs = differences(lines, hmm)
+    assert diffs == [], diffs[:5]
 
 
 def test_user_dictionary_falls_back_to_jieba(tmp_path, caplog):
