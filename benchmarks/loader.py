@@ -14,8 +14,8 @@ reads that shard for ``--epochs`` epochs with:
 
 Both visit the shard in the same order, so their first batches hold the same samples with the same
 crops: the script prints how far the two images differ (a check that the work is the same). The
-first epoch includes starting the workers/pipeline and is reported apart; images/s is the mean over
-the remaining epochs. On a GPU machine the baseline's batches are copied to the GPU (pinned memory)
+first epoch includes starting the workers/pipeline and is reported apart; the epochs of the two
+alternate (both see the same load on a shared machine) and images/s comes from the median epoch. On a GPU machine the baseline's batches are copied to the GPU (pinned memory)
 as a training loop would.
 
 Run it alone (``flock /tmp/prepsuite-heavy.lock python benchmarks/loader.py``): the figures are
@@ -108,18 +108,15 @@ def build_shard(photos: Path, work: Path, repeat: int) -> tuple[Path, int]:
     return result.out, result.n
 
 
-def timed_epochs(batches_of_epoch, epochs: int, sync) -> tuple[list[float], int, torch.Tensor]:
-    """Seconds per epoch, images per epoch, and the first batch of epoch 0 (for the check)."""
-    seconds, first, images = [], None, 0
-    for epoch in range(epochs):
-        start, images = time.perf_counter(), 0
-        for x in batches_of_epoch(epoch):
-            if first is None:
-                first = x.float().cpu().clone()
-            images += x.shape[0]
-        sync()
-        seconds.append(time.perf_counter() - start)
-    return seconds, images, first
+def timed_epoch(batches, sync) -> tuple[float, int, torch.Tensor]:
+    """Seconds and images of one epoch, and its first batch (for the same-work check)."""
+    start, images, first = time.perf_counter(), 0, None
+    for x in batches:
+        if first is None:
+            first = x.float().cpu().clone()
+        images += x.shape[0]
+    sync()
+    return time.perf_counter() - start, images, first
 
 
 def machine() -> str:
@@ -145,7 +142,7 @@ def main() -> int:
     p.add_argument("--threads", type=int, default=2, help="DALI decoding/augmentation threads")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "mixed"], help="where DALI decodes")
     p.add_argument("--full-decode", action="store_true", help="DALI decodes whole images, not just the crop's region")
-    p.add_argument("--epochs", type=int, default=3, help="the first one is warm-up")
+    p.add_argument("--epochs", type=int, default=5, help="epochs per loader; the first one is warm-up")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--tmp", type=Path, default=None, help="where to build the shard (default: a temp dir)")
     p.add_argument("--keep", action="store_true")
@@ -161,7 +158,7 @@ def main() -> int:
                            roi_decode=not args.full_decode)
         gpu = dali.device == "mixed"
         sync = torch.cuda.synchronize if gpu else (lambda: None)
-        print(f"machine: {machine()}", flush=True)
+        print(f"machine: {machine()}; load average before: {os.getloadavg()[0]:.2f}", flush=True)
         print(f"shard: {n} images ({args.repeat} x the photos), batch {args.batch_size}, crop {args.size}, "
               f"{args.workers} workers, {args.threads} DALI threads, DALI decoding on {dali.device}"
               f" ({'whole images' if args.full_decode else 'crop regions only'})", flush=True)
@@ -181,13 +178,24 @@ def main() -> int:
             for x, _ in dali:
                 yield x
 
-        results = {}
-        for name, run in (("DataLoader + Pillow", baseline_epoch), (f"DALI ({dali.device})", dali_epoch)):
-            seconds, images, first = timed_epochs(run, args.epochs, sync)
-            steady = images * (args.epochs - 1) / sum(seconds[1:])
-            results[name] = {"images_per_s": steady, "first_epoch_s": seconds[0], "epoch_s": seconds, "first": first}
-            print(f"{name:22s} {steady:8.1f} images/s   (first epoch, with start-up: {seconds[0]:.2f} s; "
-                  f"epochs: {', '.join(f'{s:.2f}' for s in seconds)} s)", flush=True)
+        # Epochs alternate between the two loaders, so that both see the same machine load
+        # (this machine is shared); images/s is taken from the median epoch time of each.
+        runs = {"DataLoader + Pillow": baseline_epoch, f"DALI ({dali.device})": dali_epoch}
+        results = {name: {"seconds": [], "first": None, "images": 0} for name in runs}
+        for epoch in range(args.epochs):
+            for name, run in runs.items():
+                seconds, images, first = timed_epoch(run(epoch), sync)
+                r = results[name]
+                r["seconds"].append(seconds)
+                r["images"] = images
+                if epoch == 0:
+                    r["first"] = first
+        for name, r in results.items():
+            timed = sorted(r["seconds"][1:])
+            r["images_per_s"] = r["images"] / timed[len(timed) // 2]
+            print(f"{name:22s} {r['images_per_s']:8.1f} images/s   (median of {len(timed)} epochs; first epoch, "
+                  f"with start-up: {r['seconds'][0]:.2f} s; epochs: {', '.join(f'{x:.2f}' for x in r['seconds'])} s)",
+                  flush=True)
         dali.close()
         (b_name, b), (d_name, d) = results.items()
         std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1) * 255

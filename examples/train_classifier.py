@@ -86,19 +86,20 @@ def small_cnn(num_classes: int) -> nn.Module:
 def main() -> int:
     args = parse_args()
     gpu = torch.cuda.is_available() and args.device != "cpu"
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     if gpu:
-        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(local_rank)
     dist.init_process_group("nccl" if gpu else "gloo")
     rank, world = dist.get_rank(), dist.get_world_size()
     torch.manual_seed(args.seed)  # the same initial weights on every rank (DDP also broadcasts them)
 
     shards = args.shards or build_shards(args, world)
     # The three lines a user writes: rank and world size come from torchrun's environment.
-    loader = ShardLoader(shards, args.batch_size, train=True, device=args.device, seed=args.seed,
-                         size=args.size, num_workers=args.workers)
-    device = torch.device("cuda") if loader.device == "mixed" else torch.device("cpu")
+    loader = ShardLoader(shards, args.batch_size, train=True, device=args.device if gpu else "cpu",
+                         seed=args.seed, size=args.size, num_workers=args.workers)
+    device = torch.device("cuda", local_rank) if gpu else torch.device("cpu")
     model = small_cnn(args.num_classes).to(device)
-    ddp = nn.parallel.DistributedDataParallel(model, device_ids=[device.index or 0] if gpu else None)
+    ddp = nn.parallel.DistributedDataParallel(model, device_ids=[local_rank] if gpu else None)
     opt = torch.optim.SGD(ddp.parameters(), lr=args.lr, momentum=0.9)
     loss_fn = nn.CrossEntropyLoss()
 

@@ -386,5 +386,10 @@ def test_mixed_decoding_on_the_gpu_matches_cpu(small_shards):
         assert b.is_cuda and lb.is_cuda
         assert torch.equal(la, lb.cpu())
         assert (a - b.cpu()).abs().mean() < 0.05  # normalised units: ~3 levels of 255
-    cpu.close()
-    gpu.close()
+    train = ShardLoader(small_shards, 8, rank=0, nranks=2, device="mixed", size=32, fp16=True, return_index=True)
+    assert train.device == "mixed" and train.device_id == 0
+    batches = run_epoch(train)
+    assert all(b[0].is_cuda and b[0].dtype == torch.float16 and b[0].shape[1:] == (3, 32, 32) for b in batches)
+    assert sorted(torch.cat([b[2] for b in batches]).tolist()) == list(range(23))
+    for loader in (cpu, gpu, train):
+        loader.close()

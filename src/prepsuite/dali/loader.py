@@ -36,6 +36,12 @@ def _env_int(name: str) -> int | None:
         raise ValueError(f"environment variable {name}={value!r} is not an integer") from None
 
 
+def _torch_has_cuda() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
 def _default_workers() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
@@ -98,6 +104,8 @@ class ShardLoader:
         self.batch_size = batch_size
         self.train = train
         self.device = resolve_device(device)
+        if self.device == "mixed" and device == "auto" and not _torch_has_cuda():
+            self.device = "cpu"  # a CPU build of PyTorch cannot hold the GPU's batches
         self.device_id = (device_id if device_id is not None else default_device_id()) if self.device == "mixed" else None
         self.seed = seed
         self.size = size
@@ -275,7 +283,7 @@ class ShardLoader:
         )
         self._pipe_pos = (epoch, batch)
 
-    def close(self) -> None:
+    def close(self, _collect: bool = True) -> None:
         """Stop the DALI pipeline and its worker processes (iteration rebuilds them)."""
         it, pipe = self._iter, self._pipe
         self._iter = self._pipe = self._pipe_pos = None
@@ -283,7 +291,8 @@ class ShardLoader:
             pool = getattr(pipe, "_py_pool", None)
             del it
             del pipe
-            gc.collect()
+            if _collect:
+                gc.collect()  # the pipeline's C++ side goes when the last reference does
             if pool is not None:
                 try:
                     pool.close()
@@ -298,7 +307,7 @@ class ShardLoader:
 
     def __del__(self) -> None:
         try:
-            self.close()
+            self.close(_collect=False)
         except Exception:
             pass
 
