@@ -1,12 +1,15 @@
 # prepsuite workflows. Targets: `corpus` (the default).
 # Run `snakemake -j8 corpus`; override settings with `--config key=value`
 # (e.g. `--config dump=zhwiki-latest-pages-articles.xml.bz2 chunks=32`).
+import os
+
 from snakemake.utils import min_version
 
 min_version("8.0")
 
 
-configfile: "pipelines/config.yaml"
+# Beside this Snakefile, so `snakemake --directory DIR` (outputs in DIR) works too.
+configfile: os.path.join(workflow.basedir, "pipelines", "config.yaml")
 
 
 include: "pipelines/common.smk"
