@@ -55,8 +55,12 @@ from prepsuite.text.sample import build_dump, iter_dump_xml
 REPO = Path(__file__).resolve().parents[1]
 BLOG_CLEAN = REPO / "benchmarks" / "blog_clean.py"
 BIN = Path(sys.executable).parent
-PIPELINE_STAGES = ("extract", "clean", "convert", "segment", "corpus")
-STAGE_LABEL = {"corpus": "gather"}
+#: Workflow rules in the order they run (whichever of them the workflow has), and the stages of
+#: stats.json each one's in-process seconds come from. `process` is clean → convert → segment
+#: fused into one job per chunk.
+PIPELINE_RULES = ("extract", "extract_streams", "process", "clean", "convert", "segment", "corpus")
+RULE_STAGES = {"extract_streams": ("extract",), "process": ("clean", "convert", "segment"),
+               "corpus": ("gather",)}
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
 
@@ -223,7 +227,8 @@ def union_length(intervals: list[tuple[float, float]]) -> float:
     return total
 
 
-def run_pipeline(dump: Path, work: Path, chunks: int, jobs: int, repo: Path = REPO) -> Result:
+def run_pipeline(dump: Path, work: Path, chunks: int, jobs: int, repo: Path = REPO,
+                 settings: list[str] = ()) -> Result:
     """``snakemake -jJ corpus`` with ``repo``'s workflow and code (another checkout's ``src``
     goes first on PYTHONPATH, so a snapshot of a commit is measured, not the working tree)."""
     work.mkdir(parents=True)
@@ -233,28 +238,33 @@ def run_pipeline(dump: Path, work: Path, chunks: int, jobs: int, repo: Path = RE
         # The Snakefile's `configfile: "pipelines/config.yaml"` is relative to the working
         # directory, which --directory moves; name it explicitly.
         "--configfile", str(repo / "pipelines" / "config.yaml"),
-        "--config", f"dump={dump}", f"chunks={chunks}",
+        "--config", f"dump={dump}", f"chunks={chunks}", *settings,
     ]
     env = None
     if repo.resolve() != REPO:
         env = {"PYTHONPATH": os.pathsep.join(
             p for p in (str(repo.resolve() / "src"), os.environ.get("PYTHONPATH")) if p)}
     step = run_step(Step("snakemake", command), work, work / "snakemake.log", env_extra=env)
-    result = Result(f"pipeline chunks={chunks}", step.seconds, step.cpu_seconds)
+    result = Result(" ".join(["pipeline", f"chunks={chunks}", *settings]), step.seconds, step.cpu_seconds)
     result.extra["command"] = command
     stats = json.loads((work / "results" / "corpus" / "stats.json").read_text(encoding="utf-8"))
     stats = stages_by_name(stats)
     intervals = []
-    for rule in PIPELINE_STAGES:
+    bench = work / "results" / "benchmarks"
+    present = {d.name for d in bench.iterdir() if d.is_dir()}
+    for rule in [r for r in PIPELINE_RULES if r in present] + sorted(present - set(PIPELINE_RULES)):
         rows = _benchmark_rows(work, rule)
+        if not rows:
+            continue
         intervals += [(end - sec, end) for sec, end in rows]
-        in_process = stats.get(STAGE_LABEL.get(rule, rule), {}).get("seconds", 0.0)
+        parts = RULE_STAGES.get(rule, (rule,))
         result.stages.append({
-            "stage": STAGE_LABEL.get(rule, rule),
+            "stage": "gather" if rule == "corpus" else rule,
             "jobs": len(rows),
             "seconds": sum(s for s, _ in rows),  # job-seconds (wall, summed over jobs)
             "window": max(end for _, end in rows) - min(end - s for s, end in rows),
-            "in_process": in_process,
+            "in_process": sum(stats.get(p, {}).get("seconds", 0.0) for p in parts),
+            "parts": {p: stats.get(p, {}).get("seconds", 0.0) for p in parts} if len(parts) > 1 else {},
         })
     result.extra["busy"] = union_length(intervals)
     corpus = work / "results" / "corpus" / "corpus.txt"
@@ -281,20 +291,22 @@ def report(xml_bytes: int, blog: Result, pipes: list[Result], jobs: int) -> str:
     out.append(f"| **end to end** | **{blog.seconds:.1f}** | **{mbps(xml_bytes, blog.seconds)}** "
                f"| {blog.cpu_seconds:.1f} |")
     for p in pipes:
-        out.append(f"\nPipeline `snakemake -j{jobs} corpus`, {p.name.split()[-1]}\n")
+        out.append(f"\nPipeline `snakemake -j{jobs} corpus`, {p.name.removeprefix('pipeline ')}\n")
         out.append("| stage | jobs | job-s (sum) | MB/s of XML per job-s | window s | in-process s |")
         out.append("|---|---:|---:|---:|---:|---:|")
         for st in p.stages:
             out.append(f"| {st['stage']} | {st['jobs']} | {st['seconds']:.1f} "
                        f"| {mbps(xml_bytes, st['seconds'])} | {st['window']:.1f} "
                        f"| {st['in_process']:.1f} |")
+            for part, sec in st.get("parts", {}).items():
+                out.append(f"| · {part} (inside {st['stage']}) | | | | | {sec:.1f} |")
         jobs_sum = sum(st["seconds"] for st in p.stages)
         njobs = sum(st["jobs"] for st in p.stages)
         outside = jobs_sum - sum(st["in_process"] for st in p.stages)
         out.append(f"| **end to end** | {sum(st['jobs'] for st in p.stages)} | {jobs_sum:.1f} "
                    f"| | **{p.seconds:.1f}** ({mbps(xml_bytes, p.seconds)} MB/s) "
                    f"| CPU {p.cpu_seconds:.1f} s |")
-        out.append(f"\nOutside the stages' own timers (process start, imports): {outside:.1f} job-s, "
+        out.append(f"\nOutside the stages' own timers (process start-up, imports, loading dictionaries): {outside:.1f} job-s, "
                    f"{outside / njobs:.2f} s per job. No job running: {p.seconds - p.extra['busy']:.1f} s "
                    f"(Snakemake start-up, DAG, scheduling gaps).")
     out.append("\nEnd to end (ratio = blog s / pipeline s; > 1 means the pipeline is faster)\n")
@@ -381,6 +393,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repo", type=Path, default=REPO,
                     help="checkout whose workflow and code the pipeline runs (default: this one); "
                          "e.g. a snapshot made with `git archive HEAD | tar -x -C DIR`")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="extra workflow setting passed to snakemake --config, e.g. "
+                         "--set fuse_stages=false (repeatable)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = ap.parse_args(argv)
@@ -415,14 +430,14 @@ def main(argv: list[str] | None = None) -> int:
             pipes = []
             for chunks in args.chunks:
                 pipes.append(run_pipeline(dump, rdir / f"pipeline-c{chunks}", chunks, args.jobs,
-                                          args.repo))
+                                          args.repo, args.set))
                 print(f"  pipeline chunks={chunks}: {pipes[-1].seconds:.1f} s", flush=True)
             rounds.append([blog, *pipes])
             if not args.keep:
                 shutil.rmtree(rdir, ignore_errors=True)
         small = build_dump(work / "small" / "sample.xml.bz2", repeat=1)
         fixed = run_pipeline(small, work / "small" / "pipeline", max(args.chunks), args.jobs,
-                             args.repo)
+                             args.repo, args.set)
         print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}")
         print(f"\nPer stage (round {len(rounds)})\n")
         print(report(xml_bytes, rounds[-1][0], rounds[-1][1:], args.jobs))
