@@ -498,3 +498,27 @@ def test_prep_shard_strict(prep, tmp_path):
     result = prep("shard", "--data-dir", tmp_path / "data", "--out", tmp_path / "out", "--strict", ok=False)
     assert result.exit_code == 1
     assert "p0: line 2 (byte 27): expected 2 tab-separated fields, found 1" in result.stderr
+
+
+@pytest.mark.parametrize("block", [1, 2, 5, 17, 64, 1 << 20])
+def test_lines_straddling_read_blocks_are_read_whole(tmp_path, monkeypatch, block):
+    """The scan reads large blocks; any block size must give the same output, rejects included."""
+    import prepsuite.shards.shard as shard_module
+
+    data = tmp_path / "data"
+    lines = make_dataset(data, [9, 4], newline_at_end=False)
+    (data / "part-00001").write_bytes(
+        (data / "part-00001").read_bytes() + b"\n" + b"Q" * 150 + b"\t1\n" + b"bad\n\n" + lines[0]
+    )
+    monkeypatch.setattr(shard_module, "MAX_LINE_BYTES", 120)
+    reference = shard_dataset(data, nranks=3, out=tmp_path / "reference")
+    assert reference.rejected_by_reason == {"empty": 1, "fields": 1, "too-long": 1}
+    monkeypatch.setattr(shard_module, "_READ_BLOCK", block)
+    result = shard_dataset(data, nranks=3, out=tmp_path / "out")
+    assert result.n == reference.n == 14
+    assert tree_bytes(tmp_path / "out") == tree_bytes(tmp_path / "reference")
+    assert read_rejects(tmp_path / "out" / "rejects.tsv") == [
+        ["part-00001", "5", "line longer than 120 bytes"],
+        ["part-00001", "6", "expected 2 tab-separated fields, found 1"],
+        ["part-00001", "7", "empty line"],
+    ]

@@ -31,6 +31,7 @@ from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Iterator
 from typing import IO, Any
 
 import numpy as np
@@ -56,7 +57,7 @@ from .validate import IMAGE, TOO_LONG, check_image, check_line
 #: in memory, so a file that is not line-oriented at all cannot exhaust it.
 MAX_LINE_BYTES = 64 << 20
 
-_READ_BUFFER = 1 << 20
+_READ_BLOCK = 8 << 20
 _INDEX_BATCH = 2000
 
 
@@ -192,18 +193,12 @@ def _scan(sources: list[Source], index: _Index, rejects: IO[str], reasons: Count
         offset = 0
         lineno = 0
         try:
-            with open(src.path, "rb", buffering=_READ_BUFFER) as fh:
+            with open(src.path, "rb", buffering=0) as fh:
                 st = os.fstat(fh.fileno())
                 src.stat = (st.st_size, st.st_mtime_ns)
-                while True:
-                    raw = fh.readline(MAX_LINE_BYTES + 1)
-                    if not raw:
-                        break
+                for raw, size in _lines(fh, digest):
                     lineno += 1
-                    size = len(raw)
-                    digest.add(raw)
-                    if size > MAX_LINE_BYTES and raw[-1:] != b"\n":
-                        size += _skip_line(fh, digest)
+                    if raw is None:
                         checked_label, category = None, TOO_LONG
                         reason = f"line longer than {MAX_LINE_BYTES} bytes"
                     else:
@@ -231,17 +226,44 @@ def _scan(sources: list[Source], index: _Index, rejects: IO[str], reasons: Count
         src.sha256 = digest.hexdigest()
 
 
-def _skip_line(fh: IO[bytes], digest: BackgroundSha256) -> int:
-    """Read past the rest of an over-long line in bounded pieces; the bytes skipped."""
-    skipped = 0
-    while True:
-        piece = fh.readline(_READ_BUFFER)
-        if not piece:
-            return skipped
-        digest.add(piece)
-        skipped += len(piece)
-        if piece[-1:] == b"\n":
-            return skipped
+def _lines(fh: IO[bytes], digest: BackgroundSha256) -> Iterator[tuple[bytes | None, int]]:
+    """``(line, size)`` for every line of ``fh``, newline included (the last line may lack it);
+    ``line`` is None for a line longer than ``MAX_LINE_BYTES``, which is skipped, never held.
+
+    The file is read in large blocks and every block goes to ``digest`` whole: a worker thread
+    hashes a block without holding the GIL, where one update per line would leave it waiting
+    for the GIL after every line while this thread checks lines.
+    """
+    carry: list[bytes] = []  # the pieces of a line that straddles blocks
+    carry_len = 0
+    too_long = False
+    while block := fh.read(_READ_BLOCK):
+        digest.add(block)
+        pos, end = 0, len(block)
+        while pos < end:
+            nl = block.find(b"\n", pos)
+            if nl < 0:  # the line goes on in the next block
+                carry_len += end - pos
+                too_long = too_long or carry_len > MAX_LINE_BYTES
+                if too_long:
+                    carry = []
+                else:
+                    carry.append(block[pos:] if pos else block)
+                break
+            size = nl + 1 - pos
+            if carry_len or too_long:
+                size += carry_len
+                if too_long or size - 1 > MAX_LINE_BYTES:
+                    yield None, size
+                else:
+                    carry.append(block[pos : nl + 1])
+                    yield b"".join(carry), size
+                carry, carry_len, too_long = [], 0, False
+            else:
+                yield (None if size - 1 > MAX_LINE_BYTES else block[pos : nl + 1]), size
+            pos = nl + 1
+    if carry_len:  # the last line, without a newline
+        yield (None if too_long else b"".join(carry)), carry_len
 
 
 def shuffled_order(n: int, nranks: int, seed: int) -> np.ndarray:
