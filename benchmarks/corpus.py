@@ -395,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
                          "e.g. a snapshot made with `git archive HEAD | tar -x -C DIR`")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="extra workflow setting passed to snakemake --config, e.g. "
-                         "--set fuse_stages=false (repeatable)")
+                         "--set fuse_stages=False (repeatable; snakemake reads only True/False as booleans)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = ap.parse_args(argv)
