@@ -81,6 +81,7 @@ def measure(cmd: list[str]) -> tuple[float, float]:
     The RSS comes from GNU time where there is one: a child forked from this process would
     inherit (and report in ``ru_maxrss``) this process's own memory until it execs.
     """
+    os.sync()  # the previous command's dirty pages must not be written back during this one
     gnu_time = shutil.which("time", path="/usr/bin:/bin")
     with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss_file:
         wrapped = [gnu_time, "-f", "%M", "-o", rss_file.name, *cmd] if gnu_time else cmd

@@ -9,11 +9,11 @@ The run has two passes over the data and never holds more than one line of it:
 2. **shuffle the index** with a generator seeded from ``seed`` alone, append ``pad`` seeded
    repeats so that every rank gets ``ceil(n / nranks)`` lines, and deal position ``p`` of that
    order to rank ``p % nranks``; then **write** each rank's file by reading its lines back by
-   offset (``os.pread``), byte-identical, hashing as it goes.
+   offset (``os.pread``), byte-identical, hashing as it goes (two ranks at a time).
 
 Because rank ``r`` holds positions ``r, r+N, r+2N, …``, batch ``b`` of size ``B`` on each of
 ``N`` ranks together is exactly batch ``b`` of size ``B·N`` on one rank; and because the
-repeats come after every real line, each rank gets at most one of them (when ``n ≥ N``).
+``pad < N`` repeats come after every real line, each rank gets at most one of them.
 
 Everything is written into a temporary directory renamed into place at the end
 (:func:`~prepsuite.shards.layout.atomic_directory`), and the same arguments give the same
@@ -28,10 +28,10 @@ import os
 import time
 from array import array
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Iterator
 from typing import IO, Any
 
 import numpy as np
