@@ -15,6 +15,9 @@ def _find_prep() -> str:
     return shlex.quote(beside if os.path.exists(beside) else (shutil.which("prep") or "prep"))
 
 
+_BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+
+
 def _check_config(config: dict) -> None:
     """Refuse bad settings before any job starts, naming the setting."""
     from prepsuite.text import convert, extract, segment
@@ -22,8 +25,11 @@ def _check_config(config: dict) -> None:
     problems = []
     if not isinstance(config.get("chunks"), int) or config["chunks"] < 1:
         problems.append(f"chunks: must be an integer >= 1, got {config.get('chunks')!r}")
-    if not isinstance(config.get("fuse_stages", True), bool):
-        problems.append(f"fuse_stages: must be true or false, got {config.get('fuse_stages')!r}")
+    fuse = config.get("fuse_stages", True)
+    if isinstance(fuse, str) and fuse.lower() in _BOOLEANS:  # --config fuse_stages=false
+        config["fuse_stages"] = _BOOLEANS[fuse.lower()]
+    elif not isinstance(fuse, bool):
+        problems.append(f"fuse_stages: must be true or false, got {fuse!r}")
     for stage, module in (("extract", extract), ("convert", convert), ("segment", segment)):
         engine = config[stage].get("engine")
         if engine not in module.ENGINES:

@@ -72,7 +72,7 @@ def test_same_bytes_with_j1_and_with_another_chunk_count(reference, tmp_path):
 
 def test_separate_stage_jobs_give_the_same_bytes_as_fused_ones(reference, tmp_path):
     work = snakemake_workdir(tmp_path)
-    snakemake(work, "-j2", "corpus", "--config", "fuse_stages=False")
+    snakemake(work, "-j2", "corpus", "--config", "fuse_stages=false")
     assert (work / "results/corpus/corpus.txt").read_bytes() == (reference / "corpus.txt").read_bytes()
     for stage in ("clean", "convert", "segment"):
         assert len(list((work / "results" / stage).glob("chunk-*.jsonl"))) == 8
