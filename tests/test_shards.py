@@ -522,3 +522,23 @@ def test_lines_straddling_read_blocks_are_read_whole(tmp_path, monkeypatch, bloc
         ["part-00001", "6", "expected 2 tab-separated fields, found 1"],
         ["part-00001", "7", "empty line"],
     ]
+
+
+@pytest.mark.parametrize("change", ["truncate", "append"])
+def test_a_part_changed_while_sharding_is_an_error_and_nothing_is_written(tmp_path, monkeypatch, change):
+    import prepsuite.shards.shard as shard_module
+
+    data = tmp_path / "data"
+    make_dataset(data, [10, 10])
+    real_order = shard_module.shuffled_order
+
+    def order_then_change(*args):
+        part = data / "part-00001"
+        blob = part.read_bytes()
+        part.write_bytes(blob[: len(blob) // 2] if change == "truncate" else blob + b"QUJD\t1\n")
+        return real_order(*args)
+
+    monkeypatch.setattr(shard_module, "shuffled_order", order_then_change)
+    with pytest.raises(InputError, match="part-00001: changed while sharding"):
+        shard_dataset(data, nranks=3, out=tmp_path / "out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
