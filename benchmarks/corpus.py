@@ -25,6 +25,18 @@ machine is shared; CPU seconds are reported too, as they suffer less from other 
 ``git archive HEAD | tar -x -C DIR``) instead of this working tree. ``--multistream PAGES``
 builds a multistream dump with its index instead, which the workflow extracts one job per chunk.
 
+``--speed`` is the corpus-speed suite: it builds a single-stream dump *and* a multistream dump
+(with its index) of the same pages (their XML is checked to be the same bytes) and runs, in every
+round, ``bzcat DUMP > /dev/null`` on both (the floor for reading one stream), the blog chain on
+the single-stream dump, and the pipeline runs given by ``--run`` (default: wikiextractor and fast
+extraction on both dumps with chunks=2, fast + multistream with chunks=8, and fast + multistream
+with ``-j1``). It reports medians, ratios against the blog chain and against single-stream
+``bzcat``, per-stage seconds and MB/s from stats.json, whether the corpora are byte-identical
+across dumps, engines, chunk counts and ``-j``, and checks the issue's targets. ``--parity``
+(on by default with ``--speed``) segments the whole benchmark corpus before segmentation
+(cleaned, converted) with ``prep segment --engine jieba`` and ``--engine rjieba`` (both with
+``--convert-tokens``, as the workflow does) and counts the lines that differ.
+
 Run it alone on the machine (``flock /tmp/prepsuite-heavy.lock python benchmarks/corpus.py``);
 ``--help`` lists the options. Needs the ``opencc`` command (Debian/Ubuntu: ``apt-get install -y
 opencc``).
@@ -247,8 +259,17 @@ def run_pipeline(dump: Path, work: Path, chunks: int, jobs: int, repo: Path = RE
     step = run_step(Step("snakemake", command), work, work / "snakemake.log", env_extra=env)
     result = Result(" ".join(["pipeline", f"chunks={chunks}", *settings]), step.seconds, step.cpu_seconds)
     result.extra["command"] = command
-    stats = json.loads((work / "results" / "corpus" / "stats.json").read_text(encoding="utf-8"))
-    stats = stages_by_name(stats)
+    raw_stats = json.loads((work / "results" / "corpus" / "stats.json").read_text(encoding="utf-8"))
+    stats = stages_by_name(raw_stats)
+    result.extra["work"] = str(work)
+    # stats.json's own view: in-process seconds and MB/s (of each stage's input) per stage, the
+    # engines it says were used (counters engine_*) and the settings it records.
+    result.extra["stats"] = {name: {"seconds": st.get("seconds", 0.0), "mb_per_s": st.get("mb_per_s")}
+                             for name, st in stats.items()}
+    result.extra["engines"] = {name: sorted(k.removeprefix("engine_") for k in st.get("counters", {})
+                                            if k.startswith("engine_"))
+                               for name, st in stats.items()}
+    result.extra["config"] = raw_stats.get("config", {}) if isinstance(raw_stats, dict) else {}
     intervals = []
     bench = work / "results" / "benchmarks"
     present = {d.name for d in bench.iterdir() if d.is_dir()}
@@ -375,11 +396,370 @@ def revision(repo: Path = REPO) -> str:
     return head + (" + uncommitted changes" if dirty.strip() else "")
 
 
+# --- the corpus-speed suite (--speed) ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One pipeline configuration of the speed suite."""
+
+    dump: str = "single"  # single | multi
+    extract: str = "wikiextractor"
+    chunks: int = 2
+    jobs: int = 2
+
+    @property
+    def label(self) -> str:
+        kind = "multistream" if self.dump == "multi" else "single-stream"
+        return f"{self.extract}, {kind}, chunks={self.chunks}, -j{self.jobs}"
+
+
+#: The issue's configurations: default engines and fast extraction on both dumps at the chunk
+#: count that is best on 2 cores, chunks=8 for fast + multistream, and -j1 for the best one.
+SPEED_RUNS = (
+    RunSpec("single", "wikiextractor", 2, 2),
+    RunSpec("multi", "wikiextractor", 2, 2),
+    RunSpec("single", "fast", 2, 2),
+    RunSpec("multi", "fast", 2, 2),
+    RunSpec("multi", "fast", 8, 2),
+    RunSpec("multi", "fast", 2, 1),
+)
+_SPEC_KEYS = {"dump": str, "extract": str, "chunks": int, "jobs": int}
+
+
+def parse_run(text: str) -> RunSpec:
+    """``dump=multi,extract=fast,chunks=8,jobs=1`` (any subset; the rest are RunSpec's defaults)."""
+    fields: dict = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or key not in _SPEC_KEYS:
+            raise argparse.ArgumentTypeError(
+                f"--run {text!r}: expected KEY=VALUE items with KEY in {', '.join(_SPEC_KEYS)}")
+        try:
+            fields[key] = _SPEC_KEYS[key](value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"--run {text!r}: {key} must be an integer") from None
+    spec = RunSpec(**fields)
+    if spec.dump not in ("single", "multi") or spec.chunks < 1 or spec.jobs < 1:
+        raise argparse.ArgumentTypeError(f"--run {text!r}: dump is single or multi, chunks and jobs >= 1")
+    return spec
+
+
+def xml_digest(dump: Path) -> tuple[int, str]:
+    """Uncompressed size and sha256 of a dump's XML (all bz2 streams, as bzcat writes them)."""
+    digest, total = hashlib.sha256(), 0
+    with bz2.open(dump, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+            total += len(chunk)
+    return total, digest.hexdigest()
+
+
+def run_bzcat(dump: Path, work: Path, name: str) -> Result:
+    """``bzcat DUMP > /dev/null``: decompressing one stream, the floor for any reader of it."""
+    work.mkdir(parents=True, exist_ok=True)
+    step = run_step(Step("bzcat", ["bzcat", str(dump)]), work, work / f"{name}.log")
+    return Result(name, step.seconds, step.cpu_seconds, extra={"command": f"bzcat {dump.name} > /dev/null"})
+
+
+def run_spec(spec: RunSpec, dumps: dict[str, Path], work: Path, repo: Path,
+             settings: list[str]) -> Result:
+    extra = [] if spec.extract == "wikiextractor" else [f'extract={{"engine": "{spec.extract}"}}']
+    result = run_pipeline(dumps[spec.dump], work, spec.chunks, spec.jobs, repo, [*extra, *settings])
+    result.name = spec.label + (" " + " ".join(settings) if settings else "")
+    result.extra["spec"] = spec.__dict__
+    return result
+
+
+def noop_seconds(result: Result, repo: Path) -> float:
+    """Snakemake again in a finished work directory: start-up and DAG only, nothing to run."""
+    env = None
+    if repo.resolve() != REPO:
+        env = {"PYTHONPATH": str(repo.resolve() / "src")}
+    work = Path(result.extra["work"])
+    step = run_step(Step("noop", result.extra["command"]), work, work / "noop.log", env_extra=env)
+    return step.seconds
+
+
+def segment_parity(extract_dir: Path, work: Path, repo: Path, opencc_config: str = "t2s") -> dict:
+    """Segment the benchmark corpus before segmentation with both engines; count differing lines.
+
+    The extraction chunks are cleaned (``prep clean``) and converted (``prep convert --engine
+    cpp``) into one file, then ``prep segment --engine jieba`` and ``--engine rjieba`` run on it
+    with ``--convert-tokens`` as the workflow's segment rule does.
+    """
+    work.mkdir(parents=True, exist_ok=True)
+    env = {"PYTHONPATH": str(repo.resolve() / "src")} if repo.resolve() != REPO else None
+    prep = str(BIN / "prep")
+    chunks = sorted(extract_dir.glob("chunk-*.jsonl"))
+    if not chunks:
+        raise SystemExit(f"corpus benchmark: no extraction chunks in {extract_dir} for --parity")
+    with open(work / "extracted.jsonl", "wb") as out:
+        for chunk in chunks:
+            with open(chunk, "rb") as fh:
+                shutil.copyfileobj(fh, out)
+    run_step(Step("clean", [prep, "clean", "extracted.jsonl", "cleaned.jsonl", "--rejects",
+                            "rejects.tsv"]), work, work / "clean.log", env_extra=env)
+    run_step(Step("convert", [prep, "convert", "cleaned.jsonl", "converted.jsonl", "--config",
+                              opencc_config, "--engine", "cpp"]), work, work / "convert.log",
+             env_extra=env)
+    seconds = {}
+    for engine in ("jieba", "rjieba"):
+        step = run_step(Step(engine, [prep, "segment", "converted.jsonl", f"seg-{engine}.jsonl",
+                                      "--engine", engine, "--convert-tokens", opencc_config,
+                                      "--stats", f"seg-{engine}.json"]),
+                        work, work / f"seg-{engine}.log", env_extra=env)
+        stage = json.loads((work / f"seg-{engine}.json").read_text(encoding="utf-8"))
+        seconds[engine] = {"wall": step.seconds, "in_process": stage.get("seconds"),
+                           "mb_per_s": stage.get("mb_per_s")}
+    lines = differ = 0
+    examples = []
+    with open(work / "seg-jieba.jsonl", encoding="utf-8") as a, \
+            open(work / "seg-rjieba.jsonl", encoding="utf-8") as b:
+        for number, (x, y) in enumerate(zip(a, b, strict=True), 1):
+            lines += 1
+            if x != y:
+                differ += 1
+                if len(examples) < 5:
+                    tx, ty = json.loads(x)["text"].split(" "), json.loads(y)["text"].split(" ")
+                    at = next((i for i, (p, q) in enumerate(zip(tx, ty)) if p != q), min(len(tx), len(ty)))
+                    examples.append({"line": number, "jieba": tx[max(0, at - 3):at + 4],
+                                     "rjieba": ty[max(0, at - 3):at + 4]})
+    return {"source": str(extract_dir), "lines": lines, "differing_lines": differ,
+            "examples": examples, "seconds": seconds,
+            "input_bytes": (work / "converted.jsonl").stat().st_size,
+            "command": f"prep segment converted.jsonl seg-ENGINE.jsonl --engine ENGINE "
+                       f"--convert-tokens {opencc_config}"}
+
+
+def _median_stage_rows(runs: list[Result]) -> dict[str, dict]:
+    """Per rule row (extract, process, gather …): medians over rounds of job-s, window, in-process."""
+    rows: dict[str, dict] = {}
+    for name in dict.fromkeys(st["stage"] for r in runs for st in r.stages):
+        picked = [st for r in runs for st in r.stages if st["stage"] == name]
+        rows[name] = {"jobs": picked[0]["jobs"],
+                      **{k: statistics.median(st[k] for st in picked)
+                         for k in ("seconds", "window", "in_process")}}
+    return rows
+
+
+def _median_stats(runs: list[Result]) -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    for name in dict.fromkeys(n for r in runs for n in r.extra["stats"]):
+        secs = [r.extra["stats"][name]["seconds"] for r in runs if name in r.extra["stats"]]
+        out[name] = {"seconds": statistics.median(secs)}
+    return out
+
+
+def speed_report(xml_bytes: int, rounds: list[list[Result]], specs: list[RunSpec],
+                 fixed: Result | None, noop_s: float | None, parity: dict | None,
+                 blog_target: float = 5.0, bzcat_target: float = 3.0) -> tuple[str, dict]:
+    """Tables and verdicts of the speed suite; also returns the medians for --json."""
+    names = [r.name for r in rounds[0]]
+    med = {n: statistics.median(r[i].seconds for r in rounds) for i, n in enumerate(names)}
+    cpu = {n: statistics.median(r[i].cpu_seconds for r in rounds) for i, n in enumerate(names)}
+    spread = {n: (min(r[i].seconds for r in rounds), max(r[i].seconds for r in rounds))
+              for i, n in enumerate(names)}
+    bz_single, bz_multi, blog = names[0], names[1], names[2]
+    out = [f"End to end, median (min–max) of {len(rounds)} round(s); {xml_bytes / 1e6:.1f} MB of XML. "
+           f"vs blog = blog s / run s (> 1: faster than the blog chain); "
+           f"vs bzcat = run s / single-stream bzcat s.\n",
+           "| run | wall s | MB/s of XML | vs blog | vs bzcat | CPU s |",
+           "|---|---:|---:|---:|---:|---:|"]
+    for n in names:
+        lo, hi = spread[n]
+        out.append(f"| {n} | {med[n]:.2f} ({lo:.2f}–{hi:.2f}) | {mbps(xml_bytes, med[n])} "
+                   f"| {med[blog] / med[n]:.2f} | {med[n] / med[bz_single]:.2f} | {cpu[n]:.1f} |")
+
+    pipes = names[3:]
+    by_run = {n: [r[i] for r in rounds] for i, n in enumerate(names)}
+    out.append("\nBlog chain per step (medians): " + ", ".join(
+        f"{st['stage']} {statistics.median(r.stages[k]['seconds'] for r in by_run[blog]):.1f} s"
+        for k, st in enumerate(rounds[0][2].stages)))
+
+    stages = ["extract", "clean", "convert", "segment", "gather"]
+    out.append("\nPipeline per stage, in-process seconds from stats.json (medians over rounds; summed "
+               "over a stage's jobs; MB/s of XML = XML MB / s)\n")
+    out.append("| run | " + " | ".join(stages) + " | engines (stats.json) |")
+    out.append("|---|" + "---:|" * len(stages) + "---|")
+    for n in pipes:
+        st = _median_stats(by_run[n])
+        eng = by_run[n][-1].extra["engines"]
+        cfg = by_run[n][-1].extra.get("config", {})
+        engines = [f"extract={cfg.get('extract', {}).get('engine', '?')} (config)"] + [
+            f"{k}={'/'.join(v)}" for k, v in eng.items() if v]
+        cells = [f"{st[s]['seconds']:.2f} ({mbps(xml_bytes, st[s]['seconds'])})" if s in st else "–"
+                 for s in stages]
+        out.append(f"| {n} | " + " | ".join(cells) + f" | {', '.join(engines)} |")
+
+    out.append("\nWhere the wall time goes (medians): window = first job start to last job end of a "
+               "rule; idle = no job running (Snakemake start-up, DAG, scheduling); start-up per job = "
+               "(job wall s − in-process s) / jobs\n")
+    out.append("| run | wall s | idle s | extract window s (jobs) | process window s (jobs) "
+               "| gather s | start-up s per job | CPU s |")
+    out.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for n in pipes:
+        rows = _median_stage_rows(by_run[n])
+        idle = statistics.median(r.seconds - r.extra["busy"] for r in by_run[n])
+        job_s = sum(v["seconds"] for v in rows.values())
+        inproc = sum(v["in_process"] for v in rows.values())
+        njobs = sum(v["jobs"] for v in rows.values())
+        ext = rows.get("extract") or rows.get("extract_streams") or {"window": 0.0, "jobs": 0}
+        proc = rows.get("process", {"window": 0.0, "jobs": 0})
+        gat = rows.get("gather", {"window": 0.0})
+        out.append(f"| {n} | {med[n]:.2f} | {idle:.2f} | {ext['window']:.2f} ({ext['jobs']}) "
+                   f"| {proc['window']:.2f} ({proc['jobs']}) | {gat['window']:.2f} "
+                   f"| {(job_s - inproc) / max(1, njobs):.2f} | {cpu[n]:.1f} |")
+    if fixed is not None:
+        out.append(f"\nFixed costs on the bundled sample ({fixed.name}): end to end {fixed.seconds:.2f} s; "
+                   + ", ".join(f"{st['stage']} {st['seconds'] / max(1, st['jobs']):.2f} s wall per job "
+                               f"({st['in_process'] / max(1, st['jobs']):.3f} s in-process)"
+                               for st in fixed.stages)
+                   + (f"; snakemake with nothing left to do: {noop_s:.2f} s" if noop_s is not None else ""))
+
+    # Identical corpora.
+    digests: dict[str, set[str]] = {n: {r.output["sha256"] for r in by_run[n]} for n in pipes}
+    out.append("\nCorpora (sha256 of corpus.txt):")
+    out.append(f"* every run gives the same bytes in every round: "
+               f"{all(len(d) == 1 for d in digests.values())}")
+    spec_of = dict(zip(pipes, specs))
+    for engine in dict.fromkeys(s.extract for s in specs):
+        group = [n for n in pipes if spec_of[n].extract == engine]
+        kinds = {spec_of[n].dump for n in group}
+        same = len(set().union(*(digests[n] for n in group))) == 1
+        out.append(f"* {engine}: single-stream vs multistream"
+                   f"{', chunks and -j' if len(group) > len(kinds) else ''} identical: "
+                   f"{same if len(kinds) > 1 or len(group) > 1 else 'n/a'}")
+    engines = {}
+    for n in pipes:
+        engines.setdefault(spec_of[n].extract, set()).update(digests[n])
+    if len(engines) > 1:
+        out.append(f"* {' vs '.join(engines)} corpora identical: "
+                   f"{len(set().union(*engines.values())) == 1}")
+    first = by_run[pipes[0]][-1].output
+    out.append(f"* corpus: {first['documents']} documents, {first['lines']} lines, "
+               f"{first['non_space_chars']} non-space characters, {first['bytes'] / 1e6:.1f} MB")
+
+    if parity is not None:
+        out.append(f"\nSegment engines, line by line on the converted corpus "
+                   f"({parity['input_bytes'] / 1e6:.1f} MB, {parity['lines']} lines; "
+                   f"`{parity['command']}`): {parity['differing_lines']} differing lines. "
+                   + "; ".join(f"{e}: {v['wall']:.1f} s wall, {v['in_process']:.1f} s in-process "
+                               f"({v['mb_per_s']} MB/s of text)" for e, v in parity["seconds"].items()))
+        for ex in parity["examples"]:
+            out.append(f"  line {ex['line']}: jieba {' '.join(ex['jieba'])!r} / rjieba {' '.join(ex['rjieba'])!r}")
+
+    # Targets.
+    out.append("\nTargets")
+    best = min(pipes, key=lambda n: med[n])
+    out.append(f"* end to end >= {blog_target:g}x faster than the blog chain: "
+               + "; ".join(f"{n}: {med[blog] / med[n]:.2f}x {'met' if med[blog] / med[n] >= blog_target else 'NOT met'}"
+                           for n in pipes))
+    multi = [n for n in pipes if spec_of[n].dump == "multi"]
+    if multi:
+        out.append(f"* multistream within {bzcat_target:g}x of single-stream bzcat "
+                   f"({med[bz_single]:.2f} s, so <= {bzcat_target * med[bz_single]:.2f} s): "
+                   + "; ".join(f"{n}: {med[n] / med[bz_single]:.2f}x "
+                               f"{'met' if med[n] / med[bz_single] <= bzcat_target else 'NOT met'}"
+                               for n in multi))
+    scaling = []
+    for n in pipes:
+        s = spec_of[n]
+        twin = next((m for m in pipes if spec_of[m] == RunSpec(s.dump, s.extract, s.chunks, 2)), None)
+        if s.jobs == 1 and twin:
+            scaling.append(f"{s.extract}, {'multistream' if s.dump == 'multi' else 'single-stream'}, "
+                           f"chunks={s.chunks}: -j1 {med[n]:.2f} s, -j2 {med[twin]:.2f} s, "
+                           f"speed-up {med[n] / med[twin]:.2f}x (CPU s {cpu[n]:.1f} vs {cpu[twin]:.1f})")
+    if scaling:
+        out.append("* -j1 vs -j2: " + "; ".join(scaling))
+    out.append(f"* fastest: {best}, {med[best]:.2f} s ({mbps(xml_bytes, med[best])} MB/s of XML); "
+               f"bzcat single-stream {med[bz_single]:.2f} s, multistream {med[bz_multi]:.2f} s")
+    figures = {"median_seconds": med, "median_cpu_seconds": cpu, "min_max_seconds": spread}
+    return "\n".join(out), figures
+
+
+def main_speed(args: argparse.Namespace) -> int:
+    opencc = check_opencc()
+    if shutil.which("bzcat") is None:
+        raise SystemExit("corpus benchmark: --speed needs the `bzcat` command (package bzip2)")
+    specs = list(args.run or SPEED_RUNS)
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="prepsuite-corpus-speed-", dir="/tmp"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        from prepsuite.text.sample import build_multistream
+
+        repeat = choose_repeat(int(args.mb * 1e6))
+        t0 = time.perf_counter()
+        single = build_dump(work / "dump.xml.bz2", repeat=repeat)
+        multi, index = build_multistream(work / "dump-multistream.xml.bz2", repeat=repeat,
+                                         pages_per_stream=args.pages_per_stream)
+        (xml_bytes, sha_single), (multi_bytes, sha_multi) = xml_digest(single), xml_digest(multi)
+        if (xml_bytes, sha_single) != (multi_bytes, sha_multi):
+            raise SystemExit("corpus benchmark: the single-stream and multistream dumps hold different XML")
+        streams = sum(1 for _ in bz2.open(index, "rt", encoding="utf-8")) // args.pages_per_stream
+        print(f"machine: {machine()}\nrevision: {revision(args.repo)}\nwork dir: {work}\n"
+              f"dumps (built in {time.perf_counter() - t0:.0f} s), repeat={repeat}, "
+              f"{xml_bytes / 1e6:.1f} MB of XML each, same XML bytes: True\n"
+              f"  {single.name}: {single.stat().st_size / 1e6:.2f} MB bz2 (one stream)\n"
+              f"  {multi.name}: {multi.stat().st_size / 1e6:.2f} MB bz2 (~{streams} streams of "
+              f"{args.pages_per_stream} pages) + {index.name}", flush=True)
+        warm_up()
+        dumps = {"single": single, "multi": multi}
+        rounds: list[list[Result]] = []
+        for k in range(1, args.rounds + 1):
+            print(f"round {k}/{args.rounds} (load average {os.getloadavg()[0]:.2f})", flush=True)
+            rdir = work / f"round-{k}"
+            runs = [run_bzcat(single, rdir, "bzcat single-stream"),
+                    run_bzcat(multi, rdir, "bzcat multistream"),
+                    run_blog(single, rdir / "blog", opencc)]
+            for i, spec in enumerate(specs):
+                runs.append(run_spec(spec, dumps, rdir / f"pipeline-{i}", args.repo, args.set))
+            for r in runs:
+                print(f"  {r.name}: {r.seconds:.2f} s", flush=True)
+            rounds.append(runs)
+            if k < args.rounds and not args.keep:
+                shutil.rmtree(rdir, ignore_errors=True)
+        # Fixed costs: the best-guess configuration on the bundled sample (48 articles).
+        small_multi, _ = build_multistream(work / "small" / "sample-multistream.xml.bz2", repeat=1,
+                                           pages_per_stream=args.pages_per_stream)
+        fixed_spec = RunSpec("multi", "fast", 2, 2)
+        fixed = run_spec(fixed_spec, {"multi": small_multi}, work / "small" / "pipeline",
+                         args.repo, args.set)
+        fixed.name = f"{fixed_spec.label}, {measured_xml_bytes(small_multi) / 1e3:.0f} kB of XML"
+        noop = noop_seconds(fixed, args.repo)
+        parity = None
+        if args.parity:
+            source = next(r for r in rounds[-1][3:] if r.extra.get("spec", {}).get("extract") == "wikiextractor") \
+                if any(s.extract == "wikiextractor" for s in specs) else rounds[-1][3]
+            print(f"parity: segmenting {source.name}'s extraction with jieba and rjieba", flush=True)
+            parity = segment_parity(Path(source.extra["work"]) / "results" / "extract",
+                                    work / "parity", args.repo)
+        if not args.keep:
+            shutil.rmtree(work / f"round-{args.rounds}", ignore_errors=True)
+        print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}\n")
+        text, figures = speed_report(xml_bytes, rounds, specs, fixed, noop, parity)
+        print(text)
+        if args.json:
+            args.json.write_text(json.dumps({
+                "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "machine": machine(), "revision": revision(args.repo), "argv": sys.argv,
+                "xml_bytes": xml_bytes, "repeat": repeat, "pages_per_stream": args.pages_per_stream,
+                "specs": [s.__dict__ for s in specs], **figures,
+                "rounds": [[r.__dict__ for r in runs] for runs in rounds],
+                "fixed_cost": fixed.__dict__, "noop_seconds": noop, "parity": parity,
+            }, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    finally:
+        if args.keep or args.workdir:
+            print(f"kept: {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--mb", type=float, default=30.0,
-                    help="minimum uncompressed XML size of the dump, MB (default 30)")
+    ap.add_argument("--mb", type=float, default=None,
+                    help="minimum uncompressed XML size of the dump, MB (default 30; 100 with --speed)")
     ap.add_argument("--chunks", type=int, nargs="+", default=[8],
                     help="pipeline chunk counts to run, e.g. --chunks 2 4 8 (default: 8)")
     ap.add_argument("-j", "--jobs", type=int, default=2, help="snakemake -j (default 2)")
@@ -396,9 +776,34 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="extra workflow setting passed to snakemake --config, e.g. "
                          "--set fuse_stages=False (repeatable; snakemake reads only True/False as booleans)")
+    ap.add_argument("--speed", action="store_true",
+                    help="the corpus-speed suite: single-stream and multistream dumps of the same "
+                         "pages, bzcat of both, the blog chain and the --run configurations "
+                         "(--chunks, --jobs and --multistream do not apply)")
+    ap.add_argument("--run", type=parse_run, action="append", default=None, metavar="SPEC",
+                    help="with --speed: a pipeline configuration, e.g. "
+                         "dump=multi,extract=fast,chunks=8,jobs=1 (repeatable; default: the "
+                         "issue's six configurations)")
+    ap.add_argument("--pages-per-stream", type=int, default=100,
+                    help="with --speed: pages per bz2 stream of the multistream dump (default 100)")
+    ap.add_argument("--parity", action=argparse.BooleanOptionalAction, default=None,
+                    help="segment the converted benchmark corpus with jieba and rjieba and count "
+                         "differing lines (default: on with --speed, off otherwise)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = ap.parse_args(argv)
+    if args.mb is None:
+        args.mb = 100.0 if args.speed else 30.0
+    if args.parity is None:
+        args.parity = args.speed
+    if args.run and not args.speed:
+        ap.error("--run needs --speed")
+    if args.pages_per_stream < 1:
+        ap.error("--pages-per-stream must be positive")
+    if args.speed:
+        if args.mb <= 0 or args.rounds < 1:
+            ap.error("--mb and --rounds must be positive")
+        return main_speed(args)
     if (args.mb <= 0 or args.jobs < 1 or args.rounds < 1 or args.multistream < 0
             or any(c < 1 for c in args.chunks)):
         ap.error("--mb, --jobs, --rounds and --chunks must be positive")
@@ -433,8 +838,14 @@ def main(argv: list[str] | None = None) -> int:
                                           args.repo, args.set))
                 print(f"  pipeline chunks={chunks}: {pipes[-1].seconds:.1f} s", flush=True)
             rounds.append([blog, *pipes])
-            if not args.keep:
+            if not args.keep and not (args.parity and k == args.rounds):
                 shutil.rmtree(rdir, ignore_errors=True)
+        parity = None
+        if args.parity:
+            parity = segment_parity(Path(rounds[-1][1].extra["work"]) / "results" / "extract",
+                                    work / "parity", args.repo)
+            if not args.keep:
+                shutil.rmtree(work / f"round-{args.rounds}", ignore_errors=True)
         small = build_dump(work / "small" / "sample.xml.bz2", repeat=1)
         fixed = run_pipeline(small, work / "small" / "pipeline", max(args.chunks), args.jobs,
                              args.repo, args.set)
@@ -452,13 +863,16 @@ def main(argv: list[str] | None = None) -> int:
         verdict = "met" if best_s <= blog_s else "NOT met"
         print(f"\nTarget (pipeline no slower than the blog chain with -j{args.jobs}): {verdict} "
               f"(best: {best}, {best_s:.1f} s vs {blog_s:.1f} s, ratio {blog_s / best_s:.2f})")
+        if parity is not None:
+            print(f"\nSegment engines on the converted corpus ({parity['lines']} lines, "
+                  f"`{parity['command']}`): {parity['differing_lines']} differing lines")
         if args.json:
             args.json.write_text(json.dumps({
                 "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "machine": machine(), "revision": revision(args.repo), "argv": sys.argv,
                 "xml_bytes": xml_bytes, "repeat": repeat,
                 "rounds": [[r.__dict__ for r in runs] for runs in rounds],
-                "fixed_cost": fixed.__dict__,
+                "fixed_cost": fixed.__dict__, "parity": parity,
             }, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     finally:
         if args.keep or args.workdir:
