@@ -23,6 +23,12 @@ def _check_config(config: dict) -> None:
     from prepsuite.text import convert, extract, segment
 
     problems = []
+    for section in ("extract", "clean", "convert", "segment"):
+        if not isinstance(config.get(section), dict):
+            problems.append(f"{section}: must be a mapping, e.g. --config '{section}={{\"engine\": ...}}'"
+                            f" (got {config.get(section)!r})")
+    if problems:
+        raise ValueError("bad workflow config (pipelines/config.yaml or --config):\n  " + "\n  ".join(problems))
     if not isinstance(config.get("chunks"), int) or config["chunks"] < 1:
         problems.append(f"chunks: must be an integer >= 1, got {config.get('chunks')!r}")
     fuse = config.get("fuse_stages", True)
@@ -55,6 +61,8 @@ CHUNKS = int(config["chunks"])
 # A multistream dump with its index is extracted one chunk per job (each job reads its streams).
 INDEX = config.get("index") or (index_for(DUMP) if os.path.exists(DUMP) else None)
 MULTISTREAM = bool(INDEX)
+# Files whose contents shape the text stages: editing one reruns the jobs that read it.
+SETTING_FILES = [f for f in (config["clean"].get("rules_file"), config["segment"].get("user_dict")) if f]
 
 
 def opt(flag: str, value) -> str:

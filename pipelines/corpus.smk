@@ -55,7 +55,8 @@ if config.get("fuse_stages", True):
 
     rule process:
         input:
-            "results/extract/chunk-{scatteritem}.jsonl",
+            chunk="results/extract/chunk-{scatteritem}.jsonl",
+            settings=SETTING_FILES,
         output:
             chunk="results/segment/chunk-{scatteritem}.jsonl",
             stats="results/stats/process/{scatteritem}.json",
@@ -72,7 +73,7 @@ if config.get("fuse_stages", True):
             hmm="--hmm" if config["segment"]["hmm"] else "--no-hmm",
             user_dict=opt("--user-dict", config["segment"].get("user_dict")),
         shell:
-            "{PREP} process {input:q} {output.chunk:q} {params.rules} --rejects {output.rejects:q}"
+            "{PREP} process {input.chunk:q} {output.chunk:q} {params.rules} --rejects {output.rejects:q}"
             " --config {params.config} --convert-engine {params.convert_engine}"
             " --segment-engine {params.segment_engine} {params.hmm} {params.user_dict}"
             " --stats {output.stats:q} 2> {log:q}"
@@ -83,7 +84,8 @@ else:
 
     rule clean:
         input:
-            "results/extract/chunk-{scatteritem}.jsonl",
+            chunk="results/extract/chunk-{scatteritem}.jsonl",
+            settings=SETTING_FILES,
         output:
             chunk="results/clean/chunk-{scatteritem}.jsonl",
             stats="results/stats/clean/{scatteritem}.json",
@@ -95,7 +97,7 @@ else:
         params:
             rules=opt("--rules", config["clean"].get("rules_file")),
         shell:
-            "{PREP} clean {input:q} {output.chunk:q} {params.rules} --rejects {output.rejects:q}"
+            "{PREP} clean {input.chunk:q} {output.chunk:q} {params.rules} --rejects {output.rejects:q}"
             " --stats {output.stats:q} 2> {log:q}"
 
 
@@ -119,7 +121,8 @@ else:
 
     rule segment:
         input:
-            "results/convert/chunk-{scatteritem}.jsonl",
+            chunk="results/convert/chunk-{scatteritem}.jsonl",
+            settings=SETTING_FILES,
         output:
             chunk="results/segment/chunk-{scatteritem}.jsonl",
             stats="results/stats/segment/{scatteritem}.json",
@@ -133,7 +136,7 @@ else:
             convert=config["convert"]["config"],
             engine=config["segment"]["engine"],
         shell:
-            "{PREP} segment {input:q} {output.chunk:q} --engine {params.engine} {params.hmm} {params.user_dict}"
+            "{PREP} segment {input.chunk:q} {output.chunk:q} --engine {params.engine} {params.hmm} {params.user_dict}"
             " --convert-tokens {params.convert}"
             " --stats {output.stats:q} 2> {log:q}"
 

@@ -91,9 +91,10 @@ def test_interrupted_run_resumes_to_the_same_bytes(reference, tmp_path):
     proc.send_signal(signal.SIGINT)
     proc.wait(timeout=120)
     assert not (work / "results/corpus/corpus.txt").exists()
+    done = list((work / "results/segment").glob("chunk-*.jsonl"))
+    assert 0 < len(done) < 8, "the run should have been stopped partway"
     # whatever is there is complete: no temporary file is left looking like an output
-    leftovers = [p for p in (work / "results").rglob("*.jsonl") if p.name.startswith(".")]
-    assert leftovers == []
+    assert [p for p in (work / "results").rglob("*") if p.name.endswith(".tmp")] == []
     snakemake(work, "-j8", "corpus")
     assert (work / "results/corpus/corpus.txt").read_bytes() == (reference / "corpus.txt").read_bytes()
 

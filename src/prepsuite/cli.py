@@ -13,6 +13,7 @@ from typing import Annotated, Any, Optional, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from .progress import byte_progress
 from .stats import StageStats
@@ -23,6 +24,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts are plain text: "[freq]" and "offset:id:title" stay as typed
 )
 err = Console(stderr=True)
 
@@ -36,8 +38,9 @@ def user_errors(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except (InputError, ValueError, FileNotFoundError) as e:
-            err.print(f"[bold red]prep: error:[/] {e}", highlight=False, markup=True, soft_wrap=True)
+        except (InputError, ValueError, OSError) as e:
+            err.print(f"[bold red]prep: error:[/] {escape(str(e))}", highlight=False, markup=True,
+                      soft_wrap=True)
             raise typer.Exit(code=1) from None
 
     return wrapper  # type: ignore[return-value]
@@ -86,7 +89,7 @@ StatsOpt = Annotated[Optional[Path], typer.Option("--stats", help="Also write th
 def extract(
     dump: Annotated[Path, typer.Argument(help="MediaWiki XML dump, .xml.bz2 or .xml (e.g. zhwiki-latest-pages-articles.xml.bz2).")],
     outdir: Annotated[Path, typer.Argument(help="Directory for the chunk files (JSON lines: id, title, text).")],
-    chunks: Annotated[int, typer.Option(min=1, help="Number of chunk files; article k goes to chunk k mod chunks.")] = 8,
+    chunks: Annotated[int, typer.Option(min=1, help="Number of chunk files: article k goes to chunk k mod chunks (a multistream dump: chunk k holds the k-th run of streams).")] = 8,
     engine: Annotated[Engine, typer.Option(help="wikiextractor (default); fast (prepsuite's own regex converter, several times faster); or gensim's WikiCorpus with a tokenizer that keeps all Chinese text.")] = Engine.wikiextractor,
     processes: Annotated[int, typer.Option(min=0, help="Worker processes for the engine; 0 means one per core.")] = 0,
     name_template: Annotated[str, typer.Option(help="Chunk file name; may use {index} (0-based), {number} (1-based) and {total}.")] = "chunk-{index:03d}.jsonl",
@@ -239,6 +242,7 @@ def gather(
 
 
 @app.command()
+@user_errors
 def rules(
     rules_file: Annotated[Optional[Path], typer.Option("--rules", help="Also show the rules of this YAML file, where they go.")] = None,
 ) -> None:

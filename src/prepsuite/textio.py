@@ -80,8 +80,10 @@ def open_binary_input(path: str) -> Iterator[IO[bytes]]:
         yield sys.stdin.buffer
         return
     p = Path(path)
-    if not p.is_file():
+    if not p.exists():
         raise InputError(f"{path}: no such file")
+    if p.is_dir():
+        raise InputError(f"{path}: is a directory, not a file")
     with open(p, "rb") as fh:
         yield fh
 
@@ -142,6 +144,8 @@ def atomic_output(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO[
         sys.stdout.flush()
         return
     target = Path(path)
+    if target.is_dir():
+        raise InputError(f"{target}: is a directory; give an output file name")
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:

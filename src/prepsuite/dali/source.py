@@ -226,7 +226,10 @@ def open_rank_shard(shard_dir: str | os.PathLike[str], rank: int, nranks: int) -
     index = shard_dir / INDEX
     if not index.is_file():
         raise FileNotFoundError(f"{index}: no line index; the loader reads lines by offset from it")
-    con = sqlite3.connect(f"file:{index}?mode=ro", uri=True)
+    try:
+        con = sqlite3.connect(index.resolve().as_uri() + "?mode=ro", uri=True)
+    except sqlite3.Error as e:
+        raise InputError(f"{index}: cannot open the line index ({e})") from None
     try:
         rows = con.execute(
             "SELECT position, shard_offset, length, label, is_padding FROM lines "

@@ -38,8 +38,7 @@ OPENCC_CONFIGS = {
 
 def make_converter(config: str = "t2s"):
     """An OpenCC converter for ``config`` (``t2s`` or ``t2s.json``); unknown names are refused."""
-    name = config[:-5] if config.endswith(".json") else config
-    make_converter_check(name)
+    name = _config_name(config)
     from opencc import OpenCC  # heavy dictionaries: load only when converting
 
     return OpenCC(name)
@@ -72,7 +71,6 @@ def convert_text(text: str, config: str = "t2s") -> str:
 
 
 ENGINES = ("python", "cpp")
-_NEWLINE_STANDIN = "\ue000"  # private use: OpenCC leaves it alone, so documents stay one line
 
 #: Where setup.sh installs the official OpenCC distribution, apart from every other package.
 CPP_ENV_VAR = "PREPSUITE_OPENCC_CPP"
@@ -100,22 +98,36 @@ def cpp_opencc_dir() -> Path:
 
 
 def convert_batch_cpp(texts: list[str], config: str = "t2s") -> list[str]:
-    """Convert many documents with one run of OpenCC's C++ library, in its own process."""
-    name = config[:-5] if config.endswith(".json") else config
-    make_converter_check(name)
+    """Convert many documents with one run of OpenCC's C++ library, in its own process.
+
+    Documents travel as lines: a document with newlines takes several, and is put back
+    together from its line count, so no stand-in character can collide with the text.
+    """
+    name = _config_name(config)
     if not texts:
         return []
-    payload = "\n".join(t.replace("\n", _NEWLINE_STANDIN) for t in texts) + "\n"
+    lines = [text.split("\n") for text in texts]
+    payload = "\n".join(line for doc in lines for line in doc)
     proc = subprocess.run([sys.executable, "-S", "-I", "-c", _CPP_WORKER, str(cpp_opencc_dir()), name],
                           input=payload.encode("utf-8"), capture_output=True, check=False)
     if proc.returncode != 0:
         raise ValueError(f"OpenCC (C++) failed on {name}: {proc.stderr.decode(errors='replace').strip()}")
     out = proc.stdout.decode("utf-8").split("\n")
-    if out and out[-1] == "":
-        out.pop()
-    if len(out) != len(texts):
-        raise ValueError(f"OpenCC (C++) returned {len(out)} lines for {len(texts)} documents")
-    return [o.replace(_NEWLINE_STANDIN, "\n") for o in out]
+    if len(out) != len(payload.split("\n")):
+        raise ValueError(f"OpenCC (C++) returned {len(out)} lines for {sum(map(len, lines))}")
+    docs: list[str] = []
+    pos = 0
+    for doc in lines:
+        docs.append("\n".join(out[pos:pos + len(doc)]))
+        pos += len(doc)
+    return docs
+
+
+def _config_name(config: str) -> str:
+    """``t2s`` for ``t2s`` or ``t2s.json``; unknown configs are refused."""
+    name = config[:-5] if config.endswith(".json") else config
+    make_converter_check(name)
+    return name
 
 
 def make_converter_check(name: str) -> None:
@@ -129,7 +141,7 @@ def check_engine(engine: str, config: str) -> None:
     """Refuse an unknown engine or config (and a missing C++ tool) before any output starts."""
     if engine not in ENGINES:
         raise ValueError(f"unknown conversion engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    make_converter_check(config[:-5] if config.endswith(".json") else config)
+    _config_name(config)
     if engine == "cpp":
         cpp_opencc_dir()
 
@@ -138,8 +150,8 @@ def convert_records(records: Iterable[Record], stats: StageStats, config: str = 
                     engine: str = "python", batch_bytes: int = 16 << 20) -> Iterator[Record]:
     """Convert every document; one document out per document in (line count preserved).
 
-    The ``cpp`` engine hands documents to the ``opencc`` tool in batches of ``batch_bytes``,
-    so memory stays bounded and the tool starts once per batch, not per document.
+    The ``cpp`` engine hands documents to OpenCC's C++ library in batches of ``batch_bytes``,
+    so memory stays bounded and its process starts once per batch, not per document.
     """
     check_engine(engine, config)
     stats.counters[f"engine_{engine}"] = 1

@@ -338,8 +338,16 @@ def _gensim_docs(dump: Path, stats: StageStats, processes: int) -> Iterator[dict
 def chunk_paths(outdir: str | os.PathLike[str], chunks: int,
                 name_template: str = "chunk-{index:03d}.jsonl") -> list[Path]:
     """Output paths; the template may use ``index`` (0-based), ``number`` (1-based), ``total``."""
-    return [Path(outdir) / name_template.format(index=i, number=i + 1, total=chunks)
-            for i in range(chunks)]
+    try:
+        paths = [Path(outdir) / name_template.format(index=i, number=i + 1, total=chunks)
+                 for i in range(chunks)]
+    except (KeyError, IndexError, ValueError) as err:
+        raise ValueError(f"bad chunk name template {name_template!r}: {err!r}; "
+                         "use {index}, {number} and {total}") from None
+    if len(set(paths)) != len(paths):
+        raise ValueError(f"chunk name template {name_template!r} gives the same name to several "
+                         "chunks; put {index} or {number} in it")
+    return paths
 
 
 def extract_dump(dump: str | os.PathLike[str], outputs: list[Path], engine: str = "wikiextractor",

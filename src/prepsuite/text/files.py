@@ -36,7 +36,8 @@ def run_chain(input: str, output: str, stages: list[tuple[StageStats, Transform]
     Each stage times its own work (``StageStats.seconds``), so per-stage figures hold whether
     the stages run as separate jobs or chained here. Invalid UTF-8 counts go to the first stage.
     """
-    in_fmt = detect_format(input, fmt)
+    # with a pipe on one side, the named file says what the format is
+    in_fmt = detect_format(input if input != "-" else output, fmt)
     out_fmt = detect_format(output, fmt) if output != "-" else in_fmt
     if in_fmt != out_fmt:
         raise ValueError(f"{input} is {in_fmt} but {output} is {out_fmt}; use the same format")

@@ -16,13 +16,22 @@ from ..textio import InputError, atomic_output, write_json
 
 
 def _docs(path: Path) -> Iterator[tuple[int, str]]:
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
+    """(page id, text) of a chunk, checking the ids increase (the merge relies on it)."""
+    last = None
+    with open(path, "rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
             try:
-                doc = json.loads(line)
-                yield int(doc["id"]), doc["text"]
-            except (ValueError, KeyError, TypeError):
+                doc = json.loads(raw.decode("utf-8"))
+                page_id, text = int(doc["id"]), doc["text"]
+                if not isinstance(text, str):
+                    raise TypeError
+            except (UnicodeDecodeError, ValueError, KeyError, TypeError):
                 raise InputError(f"{path}: line {lineno}: not a document line (id, text)") from None
+            if last is not None and page_id <= last:
+                raise InputError(f"{path}: line {lineno}: page id {page_id} after {last}; "
+                                 "chunks must be in increasing page-id order (dump order)")
+            last = page_id
+            yield page_id, text
 
 
 def gather_corpus(chunks: list[str | Path], output: str | Path,

@@ -12,7 +12,7 @@ Engines:
   characters holding ``+ # & . _ % -`` that are not dictionary words: jieba's HMM step splits them
   (``5-16`` → ``5 - 16``, ``J.G`` → ``J . G``), rjieba keeps them whole. Such a token is split
   again here by jieba's own rule, so the result equals jieba's token for token (tested line by
-  line on the sample corpus and on tens of thousands of random mixtures, HMM on and off).
+  line on the sample corpus and on thousands of random mixtures, HMM on and off).
 """
 
 from __future__ import annotations
