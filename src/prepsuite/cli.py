@@ -81,6 +81,11 @@ class Format(str, Enum):
 InputArg = Annotated[str, typer.Argument(help="Input file: plain text (one document per line) or .jsonl (the 'text' field); '-' reads stdin.")]
 OutputArg = Annotated[str, typer.Argument(help="Output file in the input's format, written atomically; '-' writes stdout.")]
 FormatOpt = Annotated[Format, typer.Option("--format", help="Line format; 'auto' means .jsonl files are JSON lines and anything else plain text.")]
+RulesOpt = Annotated[Optional[Path], typer.Option("--rules", help="YAML file of extra regex rules (name, pattern, replace, description, before).")]
+RejectsOpt = Annotated[Optional[Path], typer.Option("--rejects", help="Write documents dropped by cleaning (source, line, reason) to this TSV file.")]
+OpenCCOpt = Annotated[str, typer.Option("--config", help="OpenCC conversion config: t2s, tw2s (Taiwan), hk2s (Hong Kong) or tw2sp (Taiwan, with mainland phrases).")]
+HmmOpt = Annotated[bool, typer.Option("--hmm/--no-hmm", help="Let jieba's HMM find words missing from its dictionary.")]
+UserDictOpt = Annotated[Optional[Path], typer.Option("--user-dict", help="jieba user dictionary (lines: word [freq] [tag]).")]
 StatsOpt = Annotated[Optional[Path], typer.Option("--stats", help="Also write the stage's counters (documents, characters, rejects, seconds, MB/s) to this JSON file.")]
 
 
@@ -127,8 +132,8 @@ def extract(
 def clean(
     input: InputArg,
     output: OutputArg,
-    rules: Annotated[Optional[Path], typer.Option(help="YAML file of extra regex rules (name, pattern, replace, description, before).")] = None,
-    rejects: Annotated[Optional[Path], typer.Option(help="Write dropped documents (source, line, reason) to this TSV file.")] = None,
+    rules: RulesOpt = None,
+    rejects: RejectsOpt = None,
     keep_empty: Annotated[bool, typer.Option("--keep-empty", help="Keep documents that are empty after cleaning, so the line count is preserved.")] = False,
     format: FormatOpt = Format.auto,
     stats: StatsOpt = None,
@@ -149,7 +154,7 @@ def clean(
 def convert(
     input: InputArg,
     output: OutputArg,
-    config: Annotated[str, typer.Option(help="OpenCC conversion config: t2s, tw2s (Taiwan), hk2s (Hong Kong) or tw2sp (Taiwan, with mainland phrases).")] = "t2s",
+    config: OpenCCOpt = "t2s",
     engine: Annotated[ConvertEngine, typer.Option(help="python: opencc-python-reimplemented (always there, ~1 MB/s); cpp: OpenCC's C++ library, installed apart by setup.sh (~20-60 MB/s).")] = ConvertEngine.python,
     format: FormatOpt = Format.auto,
     stats: StatsOpt = None,
@@ -169,8 +174,8 @@ def convert(
 def segment(
     input: InputArg,
     output: OutputArg,
-    hmm: Annotated[bool, typer.Option("--hmm/--no-hmm", help="Let jieba's HMM find words missing from its dictionary.")] = True,
-    user_dict: Annotated[Optional[Path], typer.Option(help="jieba user dictionary (lines: word [freq] [tag]).")] = None,
+    hmm: HmmOpt = True,
+    user_dict: UserDictOpt = None,
     engine: Annotated[SegmentEngine, typer.Option(help="rjieba: jieba's tokens, computed mostly by its Rust port (several times faster); jieba: jieba itself.")] = SegmentEngine.rjieba,
     convert_tokens: Annotated[Optional[str], typer.Option(help="Also pass each token through this OpenCC config, so that converting the output again changes nothing (a split phrase such as 畢昇 → 毕 昇 would otherwise become 毕 升).")] = None,
     format: FormatOpt = Format.auto,
@@ -192,13 +197,13 @@ def segment(
 def process(
     input: InputArg,
     output: OutputArg,
-    rules: Annotated[Optional[Path], typer.Option(help="YAML file of extra cleaning rules.")] = None,
-    rejects: Annotated[Optional[Path], typer.Option(help="Write documents dropped by cleaning (source, line, reason) to this TSV file.")] = None,
-    config: Annotated[str, typer.Option(help="OpenCC conversion config: t2s, tw2s, hk2s or tw2sp.")] = "t2s",
+    rules: RulesOpt = None,
+    rejects: RejectsOpt = None,
+    config: OpenCCOpt = "t2s",
     convert_engine: Annotated[ConvertEngine, typer.Option(help="Conversion engine (see `prep convert --help`).")] = ConvertEngine.python,
     segment_engine: Annotated[SegmentEngine, typer.Option(help="Segmentation engine (see `prep segment --help`).")] = SegmentEngine.rjieba,
-    hmm: Annotated[bool, typer.Option("--hmm/--no-hmm", help="Let jieba's HMM find words missing from its dictionary.")] = True,
-    user_dict: Annotated[Optional[Path], typer.Option(help="jieba user dictionary.")] = None,
+    hmm: HmmOpt = True,
+    user_dict: UserDictOpt = None,
     convert_tokens: Annotated[bool, typer.Option("--convert-tokens/--no-convert-tokens", help="Convert each token again after segmentation, so the output is a fixed point of the conversion.")] = True,
     format: FormatOpt = Format.auto,
     stats: Annotated[Optional[Path], typer.Option("--stats", help="Write the three stages' counters to this JSON file (a list).")] = None,
