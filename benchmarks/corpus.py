@@ -35,7 +35,9 @@ multistream with ``-j1``). It reports medians, ratios against the blog chain and
 across dumps, engines, chunk counts and ``-j``, and checks the issue's targets. ``--parity``
 (on by default with ``--speed``) segments the whole benchmark corpus before segmentation
 (cleaned, converted) with ``prep segment --engine jieba`` and ``--engine rjieba`` (both with
-``--convert-tokens``, as the workflow does) and counts the lines that differ.
+``--convert-tokens``, as the workflow does) and counts the lines that differ. ``--breakdown``
+(on by default with ``--speed``) times fast extraction's parts on one core: decompressing, parsing
+the XML into pages, converting the wikitext, writing JSON lines.
 
 Run it alone on the machine (``flock /tmp/prepsuite-heavy.lock python benchmarks/corpus.py``);
 ``--help`` lists the options. Needs the ``opencc`` command (Debian/Ubuntu: ``apt-get install -y
@@ -533,6 +535,51 @@ def segment_parity(extract_dir: Path, work: Path, repo: Path, opencc_config: str
                        f"--convert-tokens {opencc_config}"}
 
 
+_BREAKDOWN = r"""
+import bz2, json, sys, tempfile, time
+from pathlib import Path
+from prepsuite.text import extract as ex
+dump = Path(sys.argv[1])
+out = {}
+t = time.perf_counter()
+with bz2.open(dump, "rb") as fh:
+    while fh.read(1 << 20):
+        pass
+out["decompress (Python bz2)"] = time.perf_counter() - t
+t = time.perf_counter()
+pages = sum(1 for _ in ex.iter_pages(dump))
+out["+ XML parse into pages (iter_pages)"] = time.perf_counter() - t
+t = time.perf_counter()
+stats = ex.StageStats("extract")
+for pg in ex.iter_pages(dump):
+    if ex._is_article(pg, stats):
+        ex._fast_text(pg)
+out["+ fast wikitext to text"] = time.perf_counter() - t
+with tempfile.TemporaryDirectory() as tmp:
+    t = time.perf_counter()
+    ex.extract_dump(dump, [Path(tmp) / "chunk.jsonl"], engine="fast", processes=1)
+    out["+ JSON lines written (extract_dump, 1 process)"] = time.perf_counter() - t
+print(json.dumps(out))
+"""
+
+
+def extract_breakdown(dump: Path, repo: Path, repeats: int = 1) -> dict[str, float]:
+    """Where fast extraction spends its time, on one core: cumulative seconds of decompressing,
+    parsing the XML into pages, converting the articles' wikitext and writing JSON lines
+    (each a pass of its own; medians of ``repeats`` runs)."""
+    env = dict(os.environ)
+    if repo.resolve() != REPO:
+        env["PYTHONPATH"] = str(repo.resolve() / "src")
+    runs = []
+    for _ in range(repeats):
+        proc = subprocess.run([sys.executable, "-c", _BREAKDOWN, str(dump)], capture_output=True,
+                              text=True, env=env)
+        if proc.returncode != 0:
+            raise SystemExit(f"corpus benchmark: extraction breakdown failed:\n{proc.stderr[-3000:]}")
+        runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    return {step: statistics.median(r[step] for r in runs) for step in runs[0]}
+
+
 def _median_stage_rows(runs: list[Result]) -> dict[str, dict]:
     """Per rule row (extract, process, gather …): medians over rounds of job-s, window, in-process."""
     rows: dict[str, dict] = {}
@@ -554,7 +601,7 @@ def _median_stats(runs: list[Result]) -> dict[str, dict]:
 
 def speed_report(xml_bytes: int, rounds: list[list[Result]], specs: list[RunSpec],
                  fixed: Result | None, noop_s: float | None, parity: dict | None,
-                 blog_target: float = 5.0, bzcat_target: float = 3.0) -> tuple[str, dict]:
+                 breakdown: dict[str, float] | None = None, blog_target: float = 5.0, bzcat_target: float = 3.0) -> tuple[str, dict]:
     """Tables and verdicts of the speed suite; also returns the medians for --json."""
     names = [r.name for r in rounds[0]]
     med = {n: statistics.median(r[i].seconds for r in rounds) for i, n in enumerate(names)}
@@ -618,6 +665,15 @@ def speed_report(xml_bytes: int, rounds: list[list[Result]], specs: list[RunSpec
                                for st in fixed.stages)
                    + (f"; snakemake with nothing left to do: {noop_s:.2f} s" if noop_s is not None else ""))
 
+    if breakdown:
+        out.append(f"\nFast extraction on one core, single-stream dump, cumulative seconds, each "
+                   f"line a pass of its own (medians of {len(rounds)}; bzcat of the same dump: "
+                   f"{med[bz_single]:.2f} s)\n")
+        out.append("| step | cumulative s | MB/s of XML |")
+        out.append("|---|---:|---:|")
+        for step, sec in breakdown.items():
+            out.append(f"| {step} | {sec:.2f} | {mbps(xml_bytes, sec)} |")
+
     # Identical corpora.
     digests: dict[str, set[str]] = {n: {r.output["sha256"] for r in by_run[n]} for n in pipes}
     out.append("\nCorpora (sha256 of corpus.txt):")
@@ -626,11 +682,13 @@ def speed_report(xml_bytes: int, rounds: list[list[Result]], specs: list[RunSpec
     spec_of = dict(zip(pipes, specs))
     for engine in dict.fromkeys(s.extract for s in specs):
         group = [n for n in pipes if spec_of[n].extract == engine]
-        kinds = {spec_of[n].dump for n in group}
-        same = len(set().union(*(digests[n] for n in group))) == 1
-        out.append(f"* {engine}: single-stream vs multistream"
-                   f"{', chunks and -j' if len(group) > len(kinds) else ''} identical: "
-                   f"{same if len(kinds) > 1 or len(group) > 1 else 'n/a'}")
+        varied = [what for what, values in (
+            ("single-stream vs multistream", {spec_of[n].dump for n in group}),
+            ("chunks", {spec_of[n].chunks for n in group}),
+            ("-j", {spec_of[n].jobs for n in group})) if len(values) > 1]
+        if varied:
+            same = len(set().union(*(digests[n] for n in group))) == 1
+            out.append(f"* {engine}: identical across {', '.join(varied)}: {same}")
     engines = {}
     for n in pipes:
         engines.setdefault(spec_of[n].extract, set()).update(digests[n])
@@ -749,8 +807,9 @@ def main_speed(args: argparse.Namespace) -> int:
                                     work / "parity", args.repo)
         if not args.keep:
             shutil.rmtree(work / f"round-{args.rounds}", ignore_errors=True)
+        breakdown = extract_breakdown(single, args.repo, args.rounds) if args.breakdown else None
         print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}\n")
-        text, figures = speed_report(xml_bytes, rounds, specs, fixed, noop, parity)
+        text, figures = speed_report(xml_bytes, rounds, specs, fixed, noop, parity, breakdown)
         print(text)
         if args.json:
             args.json.write_text(json.dumps({
@@ -760,6 +819,7 @@ def main_speed(args: argparse.Namespace) -> int:
                 "specs": [s.__dict__ for s in specs], **figures,
                 "rounds": [[r.__dict__ for r in runs] for runs in rounds],
                 "fixed_cost": fixed.__dict__, "noop_seconds": noop, "parity": parity,
+                "extract_breakdown": breakdown,
             }, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     finally:
         if args.keep or args.workdir:
@@ -803,6 +863,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--parity", action=argparse.BooleanOptionalAction, default=None,
                     help="segment the converted benchmark corpus with jieba and rjieba and count "
                          "differing lines (default: on with --speed, off otherwise)")
+    ap.add_argument("--breakdown", action=argparse.BooleanOptionalAction, default=True,
+                    help="with --speed: also time fast extraction's parts on one core "
+                         "(decompress, parse, convert, write; default on)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = ap.parse_args(argv)
