@@ -71,10 +71,12 @@ BLOG_CLEAN = REPO / "benchmarks" / "blog_clean.py"
 BIN = Path(sys.executable).parent
 #: Workflow rules in the order they run (whichever of them the workflow has), and the stages of
 #: stats.json each one's in-process seconds come from. `process` is clean → convert → segment
-#: fused into one job per chunk.
-PIPELINE_RULES = ("extract", "extract_streams", "process", "clean", "convert", "segment", "corpus")
+#: fused into one job per chunk; `process_streams` (a multistream dump, stages fused) is
+#: extract → clean → convert → segment in one job per chunk.
+PIPELINE_RULES = ("extract", "extract_streams", "process_streams", "process", "clean", "convert",
+                  "segment", "corpus")
 RULE_STAGES = {"extract_streams": ("extract",), "process": ("clean", "convert", "segment"),
-               "corpus": ("gather",)}
+               "process_streams": ("extract", "clean", "convert", "segment"), "corpus": ("gather",)}
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
 
@@ -653,7 +655,7 @@ def speed_report(xml_bytes: int, rounds: list[list[Result]], specs: list[RunSpec
         inproc = sum(v["in_process"] for v in rows.values())
         njobs = sum(v["jobs"] for v in rows.values())
         ext = rows.get("extract") or rows.get("extract_streams") or {"window": 0.0, "jobs": 0}
-        proc = rows.get("process", {"window": 0.0, "jobs": 0})
+        proc = rows.get("process") or rows.get("process_streams") or {"window": 0.0, "jobs": 0}
         gat = rows.get("gather", {"window": 0.0})
         out.append(f"| {n} | {med[n]:.2f} | {idle:.2f} | {ext['window']:.2f} ({ext['jobs']}) "
                    f"| {proc['window']:.2f} ({proc['jobs']}) | {gat['window']:.2f} "

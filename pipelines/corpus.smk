@@ -1,10 +1,51 @@
 # The text corpus: dump → extract → (per chunk) clean → convert → segment → gather.
 # With fuse_stages (default) one job per chunk runs clean → convert → segment as one stream
-# (`prep process`); without it each stage is a job of its own. Same bytes either way.
+# (`prep process`); a multistream dump's chunk job starts from its own bz2 streams, extraction
+# included. Without it each stage is a job of its own. Same bytes either way.
 # Logs in results/logs/<rule>/, benchmarks in results/benchmarks/<rule>/.
 
+FUSE = config.get("fuse_stages", True)
 
-if MULTISTREAM:
+
+def text_stage_options(config) -> str:
+    """The clean/convert/segment options every `prep process` job gets from the config."""
+    return " ".join(part for part in (
+        opt("--rules", config["clean"].get("rules_file")),
+        f"--config {shlex.quote(config['convert']['config'])}",
+        f"--convert-engine {shlex.quote(config['convert']['engine'])}",
+        f"--segment-engine {shlex.quote(config['segment']['engine'])}",
+        "--hmm" if config["segment"]["hmm"] else "--no-hmm",
+        opt("--user-dict", config["segment"].get("user_dict")),
+    ) if part)
+
+
+if MULTISTREAM and FUSE:
+
+    rule process_streams:
+        input:
+            dump=DUMP,
+            index=INDEX,
+            settings=SETTING_FILES,
+        output:
+            chunk="results/segment/chunk-{scatteritem}.jsonl",
+            stats="results/stats/process/{scatteritem}.json",
+            rejects="results/rejects/clean/{scatteritem}.tsv",
+        log:
+            "results/logs/process/{scatteritem}.log",
+        benchmark:
+            "results/benchmarks/process/{scatteritem}.tsv"
+        params:
+            number=lambda wildcards: wildcards.scatteritem.split("-of-")[0],
+            engine=config["extract"]["engine"],
+            options=text_stage_options(config),
+        shell:
+            "{PREP} process {input.dump:q} {output.chunk:q} --index {input.index:q} --chunks {CHUNKS}"
+            " --chunk {params.number} --extract-engine {params.engine} {params.options}"
+            " --rejects {output.rejects:q} --stats {output.stats:q} 2> {log:q}"
+
+    EXTRACT_STATS = []
+
+elif MULTISTREAM:
 
     rule extract_streams:
         input:
@@ -51,7 +92,11 @@ else:
     EXTRACT_STATS = ["results/stats/extract.json"]
 
 
-if config.get("fuse_stages", True):
+if MULTISTREAM and FUSE:
+
+    STAGE_STATS = gather.split("results/stats/process/{scatteritem}.json")
+
+elif FUSE:
 
     rule process:
         input:
@@ -66,16 +111,9 @@ if config.get("fuse_stages", True):
         benchmark:
             "results/benchmarks/process/{scatteritem}.tsv"
         params:
-            rules=opt("--rules", config["clean"].get("rules_file")),
-            config=config["convert"]["config"],
-            convert_engine=config["convert"]["engine"],
-            segment_engine=config["segment"]["engine"],
-            hmm="--hmm" if config["segment"]["hmm"] else "--no-hmm",
-            user_dict=opt("--user-dict", config["segment"].get("user_dict")),
+            options=text_stage_options(config),
         shell:
-            "{PREP} process {input.chunk:q} {output.chunk:q} {params.rules} --rejects {output.rejects:q}"
-            " --config {params.config} --convert-engine {params.convert_engine}"
-            " --segment-engine {params.segment_engine} {params.hmm} {params.user_dict}"
+            "{PREP} process {input.chunk:q} {output.chunk:q} {params.options} --rejects {output.rejects:q}"
             " --stats {output.stats:q} 2> {log:q}"
 
     STAGE_STATS = gather.split("results/stats/process/{scatteritem}.json")

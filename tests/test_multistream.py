@@ -96,3 +96,41 @@ def test_cli_extracts_one_chunk_with_the_index_found_beside_the_dump(prep, multi
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["chunk-2-of-4.jsonl"]
     result = prep("extract", dump, tmp_path / "out", "--chunks", "4", "--chunk", "5", ok=False)
     assert "--chunk 5 is beyond --chunks 4" in result.output
+
+
+@pytest.mark.parametrize("engine", ["fast", "wikiextractor"])
+def test_one_job_from_streams_to_segmented_text_equals_extract_then_process(prep, multistream, tmp_path, engine):
+    """`prep process DUMP --chunk K` is `prep extract --chunk K` then `prep process`, byte for byte."""
+    dump, _ = multistream
+    for k in (1, 2, 3):
+        prep("extract", dump, tmp_path / "ex", "--chunks", "3", "--chunk", k, "--engine", engine,
+             "--name-template", "chunk-{number}.jsonl")
+        prep("process", tmp_path / "ex" / f"chunk-{k}.jsonl", tmp_path / f"two-{k}.jsonl",
+             "--rejects", tmp_path / f"two-{k}.tsv")
+        prep("process", dump, tmp_path / f"one-{k}.jsonl", "--chunk", k, "--chunks", "3",
+             "--extract-engine", engine, "--rejects", tmp_path / f"one-{k}.tsv",
+             "--stats", tmp_path / f"one-{k}.json")
+        assert (tmp_path / f"one-{k}.jsonl").read_bytes() == (tmp_path / f"two-{k}.jsonl").read_bytes()
+        stages = json.loads((tmp_path / f"one-{k}.json").read_text())
+        assert [s["stage"] for s in stages] == ["extract", "clean", "convert", "segment"]
+        extract, clean = stages[0], stages[1]
+        assert extract["docs_out"] == clean["docs_in"] == len(docs(tmp_path / "ex" / f"chunk-{k}.jsonl"))
+        assert extract["counters"][f"engine_{engine}"] == 1 and extract["bytes_in"] > 0
+        # the same documents rejected, named by page id instead of a line of an extracted file
+        two = (tmp_path / f"two-{k}.tsv").read_text().splitlines()[1:]
+        one = (tmp_path / f"one-{k}.tsv").read_text().splitlines()[1:]
+        ids = [docs(tmp_path / "ex" / f"chunk-{k}.jsonl")[int(row.split("\t")[1]) - 1]["id"] for row in two]
+        assert [row.split("\t")[1] for row in one] == [str(i) for i in ids]
+        assert all(row.startswith(f"{dump}#page\t") for row in one)
+
+
+def test_one_job_from_streams_refuses_what_it_cannot_do(prep, multistream, sample_dump, tmp_path):
+    dump, _ = multistream
+    result = prep("process", sample_dump, tmp_path / "o.jsonl", "--chunk", "1", "--chunks", "2", ok=False)
+    assert result.exit_code == 1 and "--chunk needs a multistream dump and its index" in result.output
+    result = prep("process", dump, tmp_path / "o.jsonl", "--chunk", "3", "--chunks", "2", ok=False)
+    assert result.exit_code == 1 and "--chunk 3 is beyond --chunks 2" in result.output
+    result = prep("process", dump, tmp_path / "o.jsonl", "--chunk", "1", "--chunks", "2",
+                  "--extract-engine", "gensim", ok=False)
+    assert result.exit_code == 1 and "single-stream dumps only" in result.output
+    assert not (tmp_path / "o.jsonl").exists()

@@ -119,8 +119,24 @@ def test_multistream_dump_gives_the_same_corpus(reference, tmp_path):
     dump = prepsuite.sample_dump(multistream=True)
     snakemake(work, "-j2", "corpus", "--config", f"dump={dump}")
     assert (work / "results/corpus/corpus.txt").read_bytes() == (reference / "corpus.txt").read_bytes()
+    # one job per chunk goes from its own bz2 streams to segmented text: no extracted chunk files
+    per_chunk = sorted((work / "results/stats/process").glob("*.json"))
+    assert len(per_chunk) == 8 and not (work / "results/extract").exists()
+    for path in per_chunk:
+        assert [s["stage"] for s in json.loads(path.read_text())] == ["extract", "clean", "convert", "segment"]
+    stats = json.loads((work / "results/corpus/stats.json").read_text())
+    stages = {s["stage"]: s for s in stats["stages"]} if isinstance(stats["stages"], list) else stats["stages"]
+    assert stages["extract"]["docs_out"] == stages["clean"]["docs_in"] == 48
+    assert stages["extract"]["counters"]["engine_wikiextractor"] >= 1
+
+
+def test_multistream_dump_with_separate_jobs_gives_the_same_corpus(reference, tmp_path):
+    work = snakemake_workdir(tmp_path)
+    dump = prepsuite.sample_dump(multistream=True)
+    snakemake(work, "-j2", "corpus", "--config", f"dump={dump}", "fuse_stages=false", "chunks=3")
+    assert (work / "results/corpus/corpus.txt").read_bytes() == (reference / "corpus.txt").read_bytes()
     # one extraction job per chunk, each with its own stats
-    assert len(list((work / "results/stats/extract").glob("*.json"))) == 8
+    assert len(list((work / "results/stats/extract").glob("*.json"))) == 3
 
 
 def test_fast_extraction_engine_gives_the_same_corpus_on_the_sample(reference, tmp_path):

@@ -206,14 +206,39 @@ def process(
     user_dict: UserDictOpt = None,
     convert_tokens: Annotated[bool, typer.Option("--convert-tokens/--no-convert-tokens", help="Convert each token again after segmentation, so the output is a fixed point of the conversion.")] = True,
     format: FormatOpt = Format.auto,
-    stats: Annotated[Optional[Path], typer.Option("--stats", help="Write the three stages' counters to this JSON file (a list).")] = None,
+    chunk: Annotated[Optional[int], typer.Option(min=1, help="INPUT is a multistream dump: extract chunk K of --chunks (1-based) from its own bz2 streams and run it through the three stages in this one process, with no intermediate file. Output: JSON lines (id, title, text).")] = None,
+    chunks: Annotated[int, typer.Option(min=1, help="With --chunk: how many chunks the dump's streams are split into.")] = 1,
+    index: Annotated[Optional[Path], typer.Option(help="With --chunk: the multistream index (found beside a *-multistream.xml.bz2 dump if not given).")] = None,
+    extract_engine: Annotated[Engine, typer.Option(help="With --chunk: extraction engine, wikiextractor or fast (see `prep extract --help`).")] = Engine.fast,
+    stats: Annotated[Optional[Path], typer.Option("--stats", help="Write the stages' counters to this JSON file (a list; with --chunk the extraction comes first).")] = None,
 ) -> None:
     """Clean, convert and segment in one streaming pass (what the workflow runs per chunk).
 
     Example: prep process extracted/chunk-000.jsonl corpus-000.jsonl --rejects rejects.tsv
-    """
-    from .text.files import process_file
 
+    Straight from a multistream dump (extraction too, one process per chunk):
+    prep process zhwiki-latest-pages-articles-multistream.xml.bz2 corpus-1.jsonl --chunk 1 --chunks 2
+    """
+    from .text.files import process_dump_chunk, process_file
+
+    if chunk is not None:
+        from .text.multistream import index_for
+
+        if chunk > chunks:
+            raise ValueError(f"--chunk {chunk} is beyond --chunks {chunks}")
+        index = index or index_for(input)
+        if index is None:
+            raise ValueError(f"{input}: --chunk needs a multistream dump and its index (--index)")
+        if extract_engine == Engine.gensim:
+            raise ValueError("--extract-engine gensim reads single-stream dumps only; use wikiextractor or fast")
+        results = process_dump_chunk(input, index, chunk - 1, chunks, output, extract_engine.value, rules,
+                                     str(rejects) if rejects else None, config, convert_engine.value,
+                                     segment_engine.value, hmm, user_dict, convert_tokens)
+        for result in results:
+            err.print(result.summary(), highlight=False)
+        if stats is not None:
+            write_json(stats, [result.to_dict() for result in results])
+        return
     with byte_progress("process", file_size(input), err) as progress:
         results = process_file(input, output, rules, str(rejects) if rejects else None, config,
                                convert_engine.value, segment_engine.value, hmm, user_dict,

@@ -44,26 +44,36 @@ def make_converter(config: str = "t2s"):
     return OpenCC(name)
 
 
-class TokenConverter:
+class TokenConverter(dict):
     """Converts segmented tokens one by one, memoised (a corpus has far fewer distinct tokens
     than token occurrences).
 
     OpenCC converts some characters differently inside a phrase than alone (畢昇 → 毕昇, but
     昇 → 升). When segmentation splits such a phrase, converting the corpus again would change it;
     converting each token as the last step makes the corpus a fixed point of the conversion.
+
+    A dict of token → converted token, filled on first sight: ``map(conv.__getitem__, tokens)``
+    converts a token list with no Python call for the tokens seen before.
     """
 
+    MAX_ENTRIES = 2_000_000
+
     def __init__(self, config: str = "t2s"):
+        super().__init__()
         self._cc = make_converter(config)
-        self._cache: dict[str, str] = {}
+
+    def __missing__(self, token: str) -> str:
+        out = self._cc.convert(token)
+        if len(self) < self.MAX_ENTRIES:
+            self[token] = out
+        return out
 
     def __call__(self, token: str) -> str:
-        out = self._cache.get(token)
-        if out is None:
-            out = self._cc.convert(token)
-            if len(self._cache) < 2_000_000:
-                self._cache[token] = out
-        return out
+        return self[token]
+
+    def join(self, segmented: str) -> str:
+        """Each space-separated token of ``segmented`` converted."""
+        return " ".join(map(self.__getitem__, segmented.split(" ")))
 
 
 def convert_text(text: str, config: str = "t2s") -> str:

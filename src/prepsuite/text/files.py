@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from time import perf_counter
 
 from ..progress import Progress
 from ..stats import StageStats
 from ..textio import DecodeCounter, Record, RejectLog, atomic_output, detect_format, format_record, read_records
 from .clean import clean_records, load_rules
 from .convert import check_engine, convert_records, make_converter
+from .extract import multistream_docs
 from .segment import ENGINES as SEGMENT_ENGINES
 from .segment import segment_records
 
@@ -87,24 +89,78 @@ def segment_file(input: str, output: str, hmm: bool = True, user_dict: str | Pat
                      fmt, None, progress)
 
 
+def _text_stages(rules_file: str | Path | None, rejects: RejectLog, source: str, opencc_config: str,
+                 convert_engine: str, segment_engine: str, hmm: bool, user_dict: str | Path | None,
+                 convert_tokens: bool) -> list[tuple[StageStats, Transform]]:
+    """clean → convert → segment as chained transforms, settings checked before any output."""
+    rules = load_rules(rules_file)
+    check_engine(convert_engine, opencc_config)
+    if segment_engine not in SEGMENT_ENGINES:
+        raise ValueError(f"unknown segmentation engine {segment_engine!r}; choose one of {', '.join(SEGMENT_ENGINES)}")
+    return [
+        (StageStats("clean"), lambda recs, st: clean_records(recs, st, rules, rejects, source)),
+        (StageStats("convert"), lambda recs, st: convert_records(recs, st, opencc_config, convert_engine)),
+        (StageStats("segment"), lambda recs, st: segment_records(
+            recs, st, hmm, user_dict, opencc_config if convert_tokens else None, segment_engine)),
+    ]
+
+
 def process_file(input: str, output: str, rules_file: str | Path | None = None,
                  rejects_path: str | None = None, opencc_config: str = "t2s",
                  convert_engine: str = "python", segment_engine: str = "rjieba", hmm: bool = True,
                  user_dict: str | Path | None = None, convert_tokens: bool = True,
                  fmt: str = "auto", progress: Progress | None = None) -> list[StageStats]:
     """clean → convert → segment in one streaming pass (one process start per chunk, not three)."""
-    rules = load_rules(rules_file)
-    check_engine(convert_engine, opencc_config)
-    if segment_engine not in SEGMENT_ENGINES:
-        raise ValueError(f"unknown segmentation engine {segment_engine!r}; choose one of {', '.join(SEGMENT_ENGINES)}")
     rejects = RejectLog(rejects_path)
     source = "<stdin>" if input == "-" else str(input)
-    stages: list[tuple[StageStats, Transform]] = [
-        (StageStats("clean"), lambda recs, st: clean_records(recs, st, rules, rejects, source)),
-        (StageStats("convert"), lambda recs, st: convert_records(recs, st, opencc_config, convert_engine)),
-        (StageStats("segment"), lambda recs, st: segment_records(
-            recs, st, hmm, user_dict, opencc_config if convert_tokens else None, segment_engine)),
-    ]
+    stages = _text_stages(rules_file, rejects, source, opencc_config, convert_engine, segment_engine,
+                          hmm, user_dict, convert_tokens)
     run_chain(input, output, stages, fmt, progress)
     rejects.write()
     return [stats for stats, _ in stages]
+
+
+def _timed(items: Iterator[dict], stats: StageStats) -> Iterator[dict]:
+    """``items``, with the time spent producing them added to ``stats.seconds``."""
+    while True:
+        started = perf_counter()
+        try:
+            item = next(items)
+        except StopIteration:
+            stats.seconds += perf_counter() - started
+            return
+        stats.seconds += perf_counter() - started
+        yield item
+
+
+def process_dump_chunk(dump: str | Path, index: str | Path, chunk: int, chunks: int, output: str,
+                       extract_engine: str = "fast", rules_file: str | Path | None = None,
+                       rejects_path: str | None = None, opencc_config: str = "t2s",
+                       convert_engine: str = "python", segment_engine: str = "rjieba",
+                       hmm: bool = True, user_dict: str | Path | None = None,
+                       convert_tokens: bool = True) -> list[StageStats]:
+    """extract → clean → convert → segment for one chunk of a multistream dump, in one process.
+
+    The chunk's bz2 streams are decompressed and their articles go straight through the text
+    stages into ``output`` (JSON lines: id, title, text), with no intermediate file: the same
+    bytes as ``prep extract --chunk`` followed by ``prep process``, without writing and reading
+    the extracted chunk, and with one process start instead of two. Cleaning rejects name the
+    page id (``DUMP#page`` in the source column, the id in the line column).
+    """
+    rejects = RejectLog(rejects_path)
+    stages = _text_stages(rules_file, rejects, f"{dump}#page", opencc_config, convert_engine,
+                          segment_engine, hmm, user_dict, convert_tokens)
+    extract = StageStats("extract")
+    docs = _timed(multistream_docs(dump, index, chunk, chunks, extract, 1, extract_engine), extract)
+    records: Iterator[Record] = (Record(doc["text"], doc["id"], doc) for doc in docs)
+    for stats, transform in stages:
+        records = transform(records, stats)
+    with atomic_output(output) as out:
+        for rec in records:
+            out.write(format_record(rec, "jsonl"))
+            out.write("\n")
+    extract.docs_out = stages[0][0].docs_in
+    extract.chars_out = stages[0][0].chars_in
+    extract.bytes_out = stages[0][0].bytes_in
+    rejects.write()
+    return [extract] + [stats for stats, _ in stages]

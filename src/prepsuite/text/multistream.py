@@ -13,6 +13,7 @@ from __future__ import annotations
 import bz2
 import io
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -32,24 +33,36 @@ def index_for(dump: str | os.PathLike[str]) -> Path | None:
     return index if index.is_file() else None
 
 
+_INDEX_LINE = re.compile(rb"^(\d+):\d+:", re.M)
+
+
 def read_stream_offsets(index: str | os.PathLike[str]) -> list[int]:
-    """Sorted start offsets of the page streams, from the index (errors name file and line)."""
+    """Sorted start offsets of the page streams, from the index (errors name file and line).
+
+    Every chunk job reads the whole index (a line per page), so it is parsed by one regex over
+    the decompressed bytes; the line-by-line loop runs only to name a bad line.
+    """
     index = Path(index)
     if not index.is_file():
         raise InputError(f"{index}: multistream index not found")
-    offsets: set[int] = set()
     try:
-        with bz2.open(index, "rt", encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, start=1):
-                head = line.split(":", 2)
-                if len(head) < 3 or not head[0].isdigit() or not head[1].isdigit():
-                    raise InputError(f"{index}: line {lineno}: expected 'byte_offset:page_id:title'")
-                offsets.add(int(head[0]))
-    except (OSError, EOFError) as err:
+        data = bz2.decompress(index.read_bytes())
+    except (OSError, EOFError, ValueError) as err:
         raise InputError(f"{index}: cannot read the index ({err})") from None
-    if not offsets:
+    found = _INDEX_LINE.findall(data)
+    lines = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
+    if len(found) != lines:
+        _name_bad_line(index, data)
+    if not found:
         raise InputError(f"{index}: the index lists no pages")
-    return sorted(offsets)
+    return sorted({int(offset) for offset in set(found)})
+
+
+def _name_bad_line(index: Path, data: bytes) -> None:
+    for lineno, line in enumerate(data.split(b"\n"), start=1):
+        if line and not _INDEX_LINE.match(line):
+            raise InputError(f"{index}: line {lineno}: expected 'byte_offset:page_id:title'")
+    raise InputError(f"{index}: empty lines in the index")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,119 @@
+"""The byte-level page reader gives exactly ElementTree's pages, and fails as clearly."""
+
+import bz2
+import io
+from pathlib import Path
+
+import pytest
+
+from prepsuite.text.extract import parse_pages, parse_pages_etree
+from prepsuite.text.sample import build_dump, build_multistream
+from prepsuite.textio import InputError
+
+HEAD = ('<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.11/" version="0.11" xml:lang="zh">\n'
+        "  <siteinfo>\n    <sitename>维基百科</sitename>\n    <base>https://zh.wikipedia.org/wiki/X</base>\n"
+        '    <namespaces>\n      <namespace key="10" case="first-letter">Template</namespace>\n'
+        "    </namespaces>\n  </siteinfo>\n")
+
+
+def page(title="甲", ns="0", pid="1", text="正文", extra="", text_tag=None, rev_extra=""):
+    text_xml = text_tag if text_tag is not None else f'<text bytes="9" xml:space="preserve">{text}</text>'
+    return (f"  <page>\n    <title>{title}</title>\n    <ns>{ns}</ns>\n    <id>{pid}</id>\n{extra}"
+            f"    <revision>\n      <id>{pid}1</id>\n{rev_extra}      <timestamp>2024-01-01T00:00:00Z</timestamp>\n"
+            f"      <model>wikitext</model>\n      {text_xml}\n    </revision>\n  </page>\n")
+
+
+def both(xml: bytes | str, path: str = "dump.xml"):
+    data = xml.encode("utf-8") if isinstance(xml, str) else xml
+    results = []
+    for reader in (parse_pages, parse_pages_etree):
+        site: list = []
+        try:
+            pages = list(reader(io.BytesIO(data), Path(path), lambda: 0, None, site))
+            results.append((pages, site))
+        except InputError as err:
+            results.append(err)
+    return results
+
+
+def test_same_pages_as_elementtree_on_the_sample_dumps(sample_dump, tmp_path):
+    xml = bz2.decompress(sample_dump.read_bytes())
+    fast, slow = both(xml)
+    assert fast == slow and len(fast[0]) >= 60
+    dump, _ = build_multistream(tmp_path / "s-multistream.xml.bz2", repeat=2, pages_per_stream=7)
+    fast, slow = both(bz2.decompress(dump.read_bytes()))
+    assert fast == slow and len(fast[0]) >= 120
+
+
+@pytest.mark.parametrize("xml", [
+    page(text="a &lt;b&gt; &amp;amp; &quot;q&quot; &apos; &#20013;&#x6587;"),   # every entity
+    page(title="A &amp; B"),
+    page(extra='    <redirect title="乙" />\n'),
+    page(extra='    <redirect title="乙"></redirect>\n'),                          # long form: fallback
+    page(extra="    <restrictions>edit=sysop</restrictions>\n"),                  # fallback
+    page(text_tag='<text bytes="0" />'),                                           # empty text
+    page(text_tag='<text deleted="deleted" bytes="0"/>'),
+    page(text="<![CDATA[x < y]]>"),                                                # CDATA: fallback
+    page(text="a<!-- note -->b"),                                                   # XML comment: fallback
+    page(text="line one&#13;\nline two"),
+    page(text="line one\r\nline two"),                                             # CR: XML normalises it
+    page(text="\n\n  spaced  \n"),
+    page(ns="1") + page(pid="2", ns="-1"),
+    page(rev_extra="      <comment>a &lt;comment&gt;</comment>\n"),
+    page(rev_extra="      <contributor>\n        <username>u</username>\n        <id>7</id>\n      </contributor>\n"),
+])
+def test_unusual_pages_read_as_elementtree_reads_them(xml):
+    fast, slow = both(HEAD + xml + "</mediawiki>\n")
+    assert fast == slow
+    assert fast[1] and fast[1][0].template_namespace == "Template"
+
+
+def test_a_page_without_revision_and_a_dump_without_pages():
+    no_rev = "  <page>\n    <title>甲</title>\n    <ns>0</ns>\n    <id>3</id>\n  </page>\n"
+    fast, slow = both(HEAD + no_rev + "</mediawiki>\n")
+    assert fast == slow and fast[0][0].text == ""
+    fast, slow = both(HEAD + "</mediawiki>\n")
+    assert fast == slow and fast[0] == []
+
+
+def error_line(err: InputError) -> int:
+    return int(str(err).split(": line ")[1].split(",")[0])
+
+
+@pytest.mark.parametrize("xml", [
+    page(text="a & b"),                                      # bare ampersand
+    page(text="a &nbsp; b"),                                 # an HTML entity XML does not define
+    page(text="a <b> c"),                                    # unclosed tag
+    page(text="ok").replace("</revision>", "</revisio>"),
+    page(text="bad \x01 char"),
+])
+def test_malformed_pages_name_the_line_elementtree_names(xml):
+    fast, slow = both(HEAD + page(pid="5") + xml + "</mediawiki>\n")
+    assert isinstance(fast, InputError) and isinstance(slow, InputError), fast
+    assert str(fast).startswith("dump.xml: line ") and "malformed XML" in str(fast)
+    assert error_line(fast) == error_line(slow)
+
+
+def test_invalid_utf8_is_an_error_naming_the_line():
+    data = (HEAD + page(text="好")).encode("utf-8").replace("好".encode("utf-8"), b"\xe5\xa5") + b"</mediawiki>\n"
+    fast, slow = both(data)
+    assert isinstance(fast, InputError) and isinstance(slow, InputError)
+    assert error_line(fast) == error_line(slow) == 17
+
+
+@pytest.mark.parametrize("cut_at", [0.3, 0.5, 0.7, 0.99])
+def test_truncated_xml_is_reported_with_its_line(cut_at, tmp_path):
+    xml = bz2.decompress(build_dump(tmp_path / "d.xml.bz2").read_bytes())
+    cut = xml[: int(len(xml) * cut_at)]
+    fast, slow = both(cut)
+    assert isinstance(fast, InputError) and isinstance(slow, InputError)
+    assert "truncated XML" in str(fast)
+    line_fast = int(str(fast).split("line ")[1].split(",")[0])
+    assert line_fast == cut.count(b"\n") + 1
+
+
+def test_garbage_between_pages_or_after_the_last():
+    fast, _ = both(HEAD + page() + "  <oops/>\n" + page(pid="2") + "</mediawiki>\n")
+    assert isinstance(fast, InputError) and "between pages" in str(fast)
+    fast, _ = both(HEAD + page() + "</mediawiki>\n<more/>\n")
+    assert isinstance(fast, InputError) and "after the last page" in str(fast)
