@@ -551,6 +551,11 @@ out["decompress (Python bz2)"] = time.perf_counter() - t
 t = time.perf_counter()
 pages = sum(1 for _ in ex.iter_pages(dump))
 out["+ XML parse into pages (iter_pages)"] = time.perf_counter() - t
+if hasattr(ex, "parse_pages_etree"):  # the former reader, ElementTree's iterparse, for comparison
+    t = time.perf_counter()
+    with bz2.open(dump, "rb") as fh:
+        sum(1 for _ in ex.parse_pages_etree(fh, dump, lambda: 0))
+    out["(instead: decompress + ElementTree iterparse, the former reader)"] = time.perf_counter() - t
 t = time.perf_counter()
 stats = ex.StageStats("extract")
 for pg in ex.iter_pages(dump):

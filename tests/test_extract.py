@@ -122,3 +122,46 @@ def test_truncated_plain_xml_names_the_line(tmp_path):
     cut = tmp_path / "cut.xml"
     cut.write_text(xml[: len(xml) // 2], encoding="utf-8")
     assert_refused(cut, tmp_path, r"line \d+, column \d+: truncated XML")
+
+
+# --- several processes: the main one only decompresses and cuts, workers parse -------------------
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """Blocks of a few pages, so that the bundled sample makes many of them."""
+    from prepsuite.text import extract
+
+    monkeypatch.setattr(extract, "BLOCK_BYTES", 3000)
+
+
+@pytest.mark.parametrize("engine", ["fast", "wikiextractor"])
+def test_several_processes_give_the_same_chunks(small_blocks, tmp_path, engine):
+    dump = build_dump(tmp_path / "d.xml.bz2", repeat=3)
+    one, two = chunk_paths(tmp_path / "one", 3), chunk_paths(tmp_path / "two", 3)
+    s1 = extract_dump(dump, one, engine=engine, processes=1)
+    s2 = extract_dump(dump, two, engine=engine, processes=3)
+    assert [p.read_bytes() for p in one] == [p.read_bytes() for p in two]
+    assert (s1.docs_in, s1.docs_out, s1.bytes_in) == (s2.docs_in, s2.docs_out, s2.bytes_in)
+    assert dict(s1.counters) == dict(s2.counters)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "bad_tag", "bad_entity", "garbage_after"])
+def test_bad_xml_fails_alike_with_one_or_several_processes(small_blocks, tmp_path, damage):
+    xml = build_dump(tmp_path / "d.xml", repeat=2).read_bytes()
+    middle = xml.index(b"</text>", len(xml) // 2)
+    bad = {
+        "truncate": xml[: int(len(xml) * 0.6)],
+        "bad_tag": xml[:middle] + b"</txet>" + xml[middle + 7:],
+        "bad_entity": xml[:middle] + b" &bogus; " + xml[middle:],
+        "garbage_after": xml + b"<extra/>\n",
+    }[damage]
+    path = tmp_path / "bad.xml"
+    path.write_bytes(bad)
+    errors = []
+    for processes in (1, 2):
+        with pytest.raises(InputError) as err:
+            extract_dump(path, chunk_paths(tmp_path / f"out{processes}", 2), engine="fast", processes=processes)
+        errors.append(str(err.value))
+        assert not list((tmp_path / f"out{processes}").glob("*")) if (tmp_path / f"out{processes}").exists() else True
+    assert errors[0] == errors[1]
+    assert errors[0].startswith(f"{path}: line ")

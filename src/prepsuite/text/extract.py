@@ -340,6 +340,82 @@ def _page_docs(pages: Iterator[Page], site: list[SiteInfo], processes: int,
             pool.terminate()
 
 
+BLOCK_BYTES = 4 << 20
+
+
+def _page_from_fields(title: str, ns: int, pid: int, redirect: bool, text: str, revid: str) -> Page:
+    return Page(pid, title, ns, redirect, text, revid)
+
+
+def _block_docs(task: tuple[bytes, int, str, str]) -> tuple[list[dict], dict[str, int]]:
+    """Worker: the articles of one block of ``<page>`` elements, as documents, and its counters."""
+    from .pagescan import PageScanner
+
+    block, first_line, source, engine = task
+    stats = StageStats("extract")
+    scanner = PageScanner(io.BytesIO(b"<mediawiki>" + block + b"</mediawiki>"), source,
+                          _page_from_fields, lambda elem: _read_page(elem, "", Path(source)),
+                          lambda root: None, first_line)
+    page_text = _PAGE_TEXT[engine]
+    docs = [{"id": pg.id, "title": pg.title, "text": page_text(pg)}
+            for pg in scanner if _is_article(pg, stats)]  # type: ignore[arg-type]
+    if scanner.fallbacks:
+        stats.counters["pages_read_by_elementtree"] += scanner.fallbacks
+    return docs, dict(stats.counters)
+
+
+def _parallel_docs(dump: Path, stats: StageStats, processes: int, engine: str,
+                   progress: Callable[[int], None] | None = None) -> Iterator[dict]:
+    """Documents of a single-stream dump, with this process only decompressing.
+
+    One bz2 stream can be decompressed by one process only, so that process does nothing else:
+    it cuts the XML into blocks of whole pages and the pool parses them and converts their
+    wikitext. Blocks come back in order (at most two per worker in flight, so memory stays
+    bounded), hence the same documents in the same order as with one process.
+    """
+    from collections import deque
+
+    from .pagescan import PageScanner
+
+    site: list[SiteInfo] = []
+
+    def header(root: ET.Element) -> None:
+        ns = root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
+        found = root.find(f"{ns}siteinfo")
+        site.append(_read_siteinfo(found, ns) if found is not None else SiteInfo())
+
+    with ExitStack() as stack:
+        stream, offset = open_dump(dump, stack)
+        scanner = PageScanner(stream, str(dump), _page_from_fields, lambda e: _read_page(e, "", dump), header)
+        pool = None
+        pending: deque = deque()
+        try:
+            for block, line in scanner.blocks(BLOCK_BYTES):
+                if pool is None:
+                    ctx = multiprocessing.get_context("fork")
+                    pool = ctx.Pool(processes, _init_worker, (site[0] if site else SiteInfo(),))
+                pending.append(pool.apply_async(_block_docs, ((block, line, str(dump), engine),)))
+                stats.bytes_in = scanner.count
+                if progress is not None:
+                    progress(offset())
+                while len(pending) >= 2 * processes:
+                    yield from _collect(pending.popleft().get(), stats)
+            while pending:
+                yield from _collect(pending.popleft().get(), stats)
+        except (EOFError, OSError) as err:
+            raise _decompress_error(dump, offset(), err) from None
+        finally:
+            if pool is not None:
+                pool.terminate()
+        stats.bytes_in = scanner.count
+
+
+def _collect(result: tuple[list[dict], dict[str, int]], stats: StageStats) -> list[dict]:
+    docs, counters = result
+    stats.counters.update(counters)
+    return docs
+
+
 def _gensim_keep_lines(text: str, token_min_len: int, token_max_len: int, lower: bool) -> list[str]:
     """A WikiCorpus tokenizer that keeps every non-empty line whole (and never lower-cases)."""
     return [line.strip() for line in text.splitlines() if line.strip()]
@@ -399,7 +475,9 @@ def extract_dump(dump: str | os.PathLike[str], outputs: list[Path], engine: str 
     processes = processes or os.cpu_count() or 1
     stats = StageStats("extract").start()
     stats.counters[f"engine_{engine}"] = 1
-    if engine in _PAGE_TEXT:
+    if engine in _PAGE_TEXT and processes > 1:
+        docs = _parallel_docs(dump, stats, processes, engine, progress)
+    elif engine in _PAGE_TEXT:
         site: list[SiteInfo] = []
         pages = (pg for pg in iter_pages(dump, stats, site, progress) if _is_article(pg, stats))
         docs = _page_docs(pages, site, processes, engine)

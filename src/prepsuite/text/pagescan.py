@@ -93,7 +93,7 @@ class PageScanner:
 
     def __init__(self, stream: IO[bytes], source: str,
                  page: Callable[..., object], etree_page: Callable[[ET.Element], object],
-                 header: Callable[[ET.Element], None]):
+                 header: Callable[[ET.Element], None], first_line: int = 1):
         self.stream = stream
         self.source = source
         self.page = page
@@ -103,7 +103,7 @@ class PageScanner:
         self.fallbacks = 0
         self._buf = b""
         self._pos = 0  # everything before it has been handled
-        self._line = 1  # line number of _buf[_pos]
+        self._line = first_line  # line number of _buf[_pos]
         self._eof = False
 
     def _more(self) -> bool:
@@ -166,6 +166,28 @@ class PageScanner:
         if rest >= 0:
             raise self._error(len(self._buf), "truncated XML (the file ends inside a <page>)")
         self._check_tail()
+
+    def blocks(self, size: int) -> Iterator[tuple[bytes, int]]:
+        """The pages as blocks of bytes of about ``size``, each cut after a ``</page>``, with the
+        line it starts on: for other processes to parse (:meth:`PageScanner` over one block),
+        while this one only decompresses and cuts. The end of the dump is checked here."""
+        if not self._read_header():
+            return
+        while self._more():
+            if len(self._buf) - self._pos >= size:
+                yield from self._cut()
+        yield from self._cut()
+        if self._buf.find(_PAGE_OPEN, self._pos) >= 0:
+            raise self._error(len(self._buf), "truncated XML (the file ends inside a <page>)")
+        self._check_tail()
+
+    def _cut(self) -> Iterator[tuple[bytes, int]]:
+        last = self._buf.rfind(_PAGE_CLOSE, self._pos)
+        if last >= 0:
+            end = last + len(_PAGE_CLOSE)
+            block, line = self._buf[self._pos:end], self._line
+            self._consume(end)
+            yield block, line
 
     def _pages(self, end: int) -> Iterator[object]:
         """The complete pages in ``_buf[_pos:end]``: by the regex, or one by one by ElementTree."""
