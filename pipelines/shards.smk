@@ -88,5 +88,9 @@ rule shards:
         "results/shards/verify.txt",
     log:
         "results/logs/shards/verify.log",
+    benchmark:
+        "results/benchmarks/shards/verify.tsv"
     shell:
-        "{PREP} verify {input.shards:q} --data-dir {input.data:q} > {output:q} 2> {log:q}"
+        # written beside, then renamed: an interrupted verify leaves no report that looks finished
+        "{PREP} verify {input.shards:q} --data-dir {input.data:q} > {output:q}.tmp 2> {log:q}"
+        " && mv {output:q}.tmp {output:q}"

@@ -132,3 +132,18 @@ def test_project_environment_never_imports_the_official_binding():
 
     assert "opencc-cpp" not in opencc.__file__
     assert hasattr(opencc, "OpenCC") and make_converter("t2s").convert("漢") == "汉"
+
+
+@pytest.mark.parametrize("engine", ["rjieba", "jieba"])
+def test_converted_tokens_are_the_same_with_either_engine(engine):
+    """--convert-tokens converts every token whatever the engine (畢昇 → 毕昇 → 毕 昇 → 毕 升)."""
+    from prepsuite.text.segment import segment_records
+
+    lines = ["就是北宋畢昇發明的。", *SAMPLE]
+    out = [r.text for r in segment_records((Record(t, i) for i, t in enumerate(lines, 1)),
+                                           StageStats("segment"), True, None, "t2s", engine)]
+    assert out[0] == "就是 北宋 毕 升 发明 的 。"
+    cut, _ = make_cutter("jieba", True)
+    convert = make_converter("t2s").convert
+    assert out[1:] == [" ".join(convert(t) for t in join_tokens(cut(line)).split(" ")) if line else ""
+                       for line in SAMPLE]

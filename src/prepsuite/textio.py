@@ -176,6 +176,11 @@ def write_json(path: str | os.PathLike[str], obj: Any) -> None:
         fh.write("\n")
 
 
+def _field(value: str) -> str:
+    """A TSV field: tabs and line ends escaped, so every reject stays one row of three columns."""
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
 @dataclass
 class RejectLog:
     """Records rejected documents (file, line, reason) so that dropping never loses track."""
@@ -192,4 +197,4 @@ class RejectLog:
         with atomic_output(self.path) as fh:
             fh.write("source\tline\treason\n")
             for source, lineno, reason in self.rows:
-                fh.write(f"{source}\t{lineno}\t{reason}\n")
+                fh.write(f"{_field(source)}\t{lineno}\t{_field(reason)}\n")

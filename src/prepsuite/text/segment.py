@@ -166,7 +166,7 @@ def segment_records(records: Iterable[Record], stats: StageStats, hmm: bool = Tr
                 out = convert.join(out)
         else:
             tokens = cut(rec.text)
-            out = join_tokens(map(convert, tokens) if convert else tokens)
+            out = join_tokens(map(convert, tokens) if convert is not None else tokens)
         stats.count_out(out)
         stats.seconds += perf_counter() - started
         yield rec.with_text(out)
