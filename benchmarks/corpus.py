@@ -650,7 +650,7 @@ def speed_report(xml_bytes: int, rounds: list[list[Result]], specs: list[RunSpec
     out.append("\nWhere the wall time goes (medians): window = first job start to last job end of a "
                "rule; idle = no job running (Snakemake start-up, DAG, scheduling); start-up per job = "
                "(job wall s − in-process s) / jobs\n")
-    out.append("| run | wall s | idle s | extract window s (jobs) | process window s (jobs) "
+    out.append("| run | wall s | idle s | extract window s (jobs) | chunk jobs window s (jobs) "
                "| gather s | start-up s per job | CPU s |")
     out.append("|---|---:|---:|---:|---:|---:|---:|---:|")
     for n in pipes:
@@ -662,7 +662,8 @@ def speed_report(xml_bytes: int, rounds: list[list[Result]], specs: list[RunSpec
         ext = rows.get("extract") or rows.get("extract_streams") or {"window": 0.0, "jobs": 0}
         proc = rows.get("process") or rows.get("process_streams") or {"window": 0.0, "jobs": 0}
         gat = rows.get("gather", {"window": 0.0})
-        out.append(f"| {n} | {med[n]:.2f} | {idle:.2f} | {ext['window']:.2f} ({ext['jobs']}) "
+        ext_cell = f"{ext['window']:.2f} ({ext['jobs']})" if ext["jobs"] else "–"
+        out.append(f"| {n} | {med[n]:.2f} | {idle:.2f} | {ext_cell} "
                    f"| {proc['window']:.2f} ({proc['jobs']}) | {gat['window']:.2f} "
                    f"| {(job_s - inproc) / max(1, njobs):.2f} | {cpu[n]:.1f} |")
     if fixed is not None:

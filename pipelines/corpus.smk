@@ -31,9 +31,9 @@ if MULTISTREAM and FUSE:
             stats="results/stats/process/{scatteritem}.json",
             rejects="results/rejects/clean/{scatteritem}.tsv",
         log:
-            "results/logs/process/{scatteritem}.log",
+            "results/logs/process_streams/{scatteritem}.log",
         benchmark:
-            "results/benchmarks/process/{scatteritem}.tsv"
+            "results/benchmarks/process_streams/{scatteritem}.tsv"
         params:
             number=lambda wildcards: wildcards.scatteritem.split("-of-")[0],
             engine=config["extract"]["engine"],
