@@ -18,6 +18,24 @@ def _find_prep() -> str:
 _BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 
 
+def setting(section: str, key: str, kind=str):
+    """``config[section][key]`` as ``kind`` (str, int or bool). Values given with --config arrive
+    as strings ("1", "false"), YAML ones typed; a value that is neither is refused by name."""
+    value = config[section].get(key)
+    if kind is str:
+        return "" if value is None else str(value)
+    if kind is bool:
+        if isinstance(value, str):
+            if value.lower() not in _BOOLEANS:
+                raise ValueError(f"config {section}.{key} must be a boolean (true/false, yes/no, 1/0), got {value!r}")
+            return _BOOLEANS[value.lower()]
+        return bool(value)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"config {section}.{key} must be an integer, got {value!r}") from None
+
+
 def _check_config(config: dict) -> None:
     """Refuse bad settings before any job starts, naming the setting."""
     from prepsuite.text import convert, extract, segment

@@ -8,25 +8,8 @@
 SHARDS_PACKED = "results/shards/data"
 
 
-def _shards(key, kind=str):
-    """A `shards:` setting as `kind`; values from --config may arrive as strings."""
-    value = config["shards"].get(key)
-    if kind is str:
-        return "" if value is None else str(value)
-    if kind is bool:
-        if isinstance(value, str):
-            if value.lower() not in ("0", "1", "true", "false", "yes", "no"):
-                raise ValueError(f"config shards.{key} must be a boolean (true/false), got {value!r}")
-            return value.lower() in ("1", "true", "yes")
-        return bool(value)
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"config shards.{key} must be an integer, got {value!r}") from None
-
-
-SHARDS_DATA = _shards("data_dir") or SHARDS_PACKED
-SHARDS_NRANKS = _shards("nranks", int)
+SHARDS_DATA = setting("shards", "data_dir") or SHARDS_PACKED
+SHARDS_NRANKS = setting("shards", "nranks", int)
 if SHARDS_NRANKS < 1:
     raise ValueError(f"config shards.nranks must be >= 1, got {SHARDS_NRANKS}")
 
@@ -34,7 +17,7 @@ if SHARDS_NRANKS < 1:
 def _shards_images(wildcards):
     """The images to pack; a missing folder (no shared photos on this machine) stops the job
     with a message that names it rather than a bare missing-file error."""
-    images, labels = _shards("images_dir"), _shards("labels")
+    images, labels = setting("shards", "images_dir"), setting("shards", "labels")
     for path, key in ((images, "images_dir"), (labels, "labels")):
         if not os.path.exists(path):
             raise FileNotFoundError(
@@ -56,7 +39,7 @@ rule shards_pack:
     benchmark:
         "results/benchmarks/shards/pack.tsv"
     params:
-        part_lines=_shards("part_lines", int),
+        part_lines=setting("shards", "part_lines", int),
     shell:
         "{PREP} pack {input.images:q} {input.labels:q} --out {output:q}"
         " --part-lines {params.part_lines} 2> {log:q}"
@@ -72,9 +55,9 @@ rule shards_shard:
     benchmark:
         "results/benchmarks/shards/shard.tsv"
     params:
-        file_list=_shards("file_list") or "file_list.txt",
-        seed=_shards("seed", int),
-        check_images="--check-images" if _shards("check_images", bool) else "",
+        file_list=setting("shards", "file_list") or "file_list.txt",
+        seed=setting("shards", "seed", int),
+        check_images="--check-images" if setting("shards", "check_images", bool) else "",
     shell:
         "{PREP} shard --data-dir {input:q} --file-list {params.file_list:q} --nranks {SHARDS_NRANKS}"
         " --seed {params.seed} {params.check_images} --out {output:q} 2> {log:q}"

@@ -4,21 +4,6 @@
 #   snakemake -j8 w2v --config 'w2v={workers: 1, analogies: [analogy.txt]}'
 
 
-def _w2v(key, kind):
-    """A `w2v:` setting as `kind`; values from --config arrive as strings ("1", "true")."""
-    value = config["w2v"][key]
-    if kind is bool:
-        if isinstance(value, str):
-            if value.lower() not in ("0", "1", "true", "false", "yes", "no"):
-                raise ValueError(f"config w2v.{key} must be a boolean (0/1, true/false), got {value!r}")
-            return value.lower() in ("1", "true", "yes")
-        return bool(value)
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"config w2v.{key} must be an integer, got {value!r}") from None
-
-
 def _w2v_files(key):
     """A list of test-set files (one path alone is accepted too; empty or null means none)."""
     value = config["w2v"].get(key) or []
@@ -27,7 +12,7 @@ def _w2v_files(key):
 
 W2V_ANALOGIES = _w2v_files("analogies")
 W2V_SIMILARITY = _w2v_files("similarity")
-W2V_WORKERS = _w2v("workers", int)
+W2V_WORKERS = setting("w2v", "workers", int)
 if W2V_WORKERS < 1:
     raise ValueError(f"config w2v.workers must be >= 1, got {W2V_WORKERS}")
 
@@ -47,9 +32,9 @@ rule w2v_train:
     threads: W2V_WORKERS
     params:
         outdir=lambda wildcards, output: os.path.dirname(output.stats),
-        sg="--sg" if _w2v("sg", bool) else "--cbow",
+        sg="--sg" if setting("w2v", "sg", bool) else "--cbow",
         options=" ".join(
-            f"--{key.replace('_', '-')} {_w2v(key, int)}"
+            f"--{key.replace('_', '-')} {setting('w2v', key, int)}"
             for key in ("vector_size", "window", "min_count", "negative", "epochs", "seed")
         ),
     shell:
@@ -73,7 +58,7 @@ rule w2v_eval:
             [f"--analogies {shlex.quote(p)}" for p in input.analogies]
             + [f"--similarity {shlex.quote(p)}" for p in input.similarity]
         ),
-        restrict=_w2v("restrict_vocab", int),
+        restrict=setting("w2v", "restrict_vocab", int),
     shell:
         "{PREP} w2v eval {input.kv:q} {params.files} --restrict-vocab {params.restrict}"
         " --out {output:q} > {log:q} 2>&1"
