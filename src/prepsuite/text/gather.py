@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import heapq
 import json
+from operator import itemgetter
 from collections.abc import Iterator
 from pathlib import Path
 
 from ..stats import StageStats, merge_stats_files
 from ..textio import InputError, atomic_output, write_json
+
+
+_decode = json.JSONDecoder().decode  # json.loads without its per-call argument checks
 
 
 def _docs(path: Path) -> Iterator[tuple[int, str]]:
@@ -21,7 +25,7 @@ def _docs(path: Path) -> Iterator[tuple[int, str]]:
     with open(path, "rb") as fh:
         for lineno, raw in enumerate(fh, start=1):
             try:
-                doc = json.loads(raw.decode("utf-8"))
+                doc = _decode(raw.decode("utf-8"))
                 page_id, text = int(doc["id"]), doc["text"]
                 if not isinstance(text, str):
                     raise TypeError
@@ -40,13 +44,20 @@ def gather_corpus(chunks: list[str | Path], output: str | Path,
     """Merge segmented chunks into ``output``, one document per line; sum the stats files."""
     stats = StageStats("gather").start()
     with atomic_output(output) as out:
-        for _, text in heapq.merge(*(_docs(Path(c)) for c in chunks), key=lambda d: d[0]):
-            stats.count_in(text)
+        for _, text in heapq.merge(*(_docs(Path(c)) for c in chunks), key=itemgetter(0)):
             if not text:
+                stats.count_in(text)
                 stats.rejected["empty_after_segmentation"] += 1
                 continue
-            out.write(text + "\n")
-            stats.count_out(text)
+            out.write(text)
+            out.write("\n")
+            size = len(text.encode("utf-8"))  # counted once: what goes out is what came in
+            stats.docs_in += 1
+            stats.docs_out += 1
+            stats.chars_in += len(text)
+            stats.chars_out += len(text)
+            stats.bytes_in += size
+            stats.bytes_out += size
     stats.stop()
     if stats_output is not None:
         merged = merge_stats_files(list(stats_files))
