@@ -40,6 +40,7 @@ _LINK = re.compile(r"\[\[([^\[\]]*)\]\]")
 _EXTERNAL = re.compile(r"\[(?:https?:|ftp:)?//[^\s\]]*\s*([^\]]*)\]")
 _HEADING = re.compile(r"^(=+)\s*(.*?)\s*\1\s*$", re.M)
 _LIST = re.compile(r"^[*#:;]+\s*", re.M)
+_LIST_START = re.compile(r"(?:^|\n)[*#:;]")
 _MAGIC = re.compile(r"__[A-Z_]+__")
 _RULE = re.compile(r"^-{4,}\s*$", re.M)
 _QUOTES = re.compile(r"'{2,}")
@@ -75,9 +76,11 @@ def _repeat(pattern: re.Pattern[str], repl, text: str) -> str:
 
 def wikitext_to_text(text: str) -> str:
     """Plain text of one page's wikitext, paragraphs separated by newlines."""
-    text = _COMMENT.sub("", text)
-    text = _REF.sub("", text)
-    text = _BLOCK.sub("", text)
+    # each pass only when the text holds what it looks for: most pages lack most constructs
+    if "<" in text:
+        text = _COMMENT.sub("", text)
+        text = _REF.sub("", text)
+        text = _BLOCK.sub("", text)
     if "{{" in text:
         text = _repeat(_TEMPLATE, "", text)
     if "{|" in text:
@@ -86,9 +89,14 @@ def wikitext_to_text(text: str) -> str:
         text = _repeat(_LINK, _link, text)
     if "[" in text:
         text = _EXTERNAL.sub(r"\1", text)
-    text = _HEADING.sub(_heading, text)
-    text = _LIST.sub("", text)
-    text = _MAGIC.sub("", text)
-    text = _RULE.sub("", text)
-    text = _QUOTES.sub("", text)
+    if "=" in text:
+        text = _HEADING.sub(_heading, text)
+    if _LIST_START.search(text):
+        text = _LIST.sub("", text)
+    if "__" in text:
+        text = _MAGIC.sub("", text)
+    if "----" in text:
+        text = _RULE.sub("", text)
+    if "''" in text:
+        text = _QUOTES.sub("", text)
     return _BLANKS.sub("\n", text).strip()
