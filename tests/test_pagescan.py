@@ -58,6 +58,8 @@ def test_same_pages_as_elementtree_on_the_sample_dumps(sample_dump, tmp_path):
     page(text="line one&#13;\nline two"),
     page(text="line one\r\nline two"),                                             # CR: XML normalises it
     page(text="\n\n  spaced  \n"),
+    page(title="A\r\nB"),                                                          # CR in a title
+    page(text="x ]]&gt; y &amp; z"),
     page(ns="1") + page(pid="2", ns="-1"),
     page(rev_extra="      <comment>a &lt;comment&gt;</comment>\n"),
     page(rev_extra="      <contributor>\n        <username>u</username>\n        <id>7</id>\n      </contributor>\n"),
@@ -86,6 +88,7 @@ def error_line(err: InputError) -> int:
     page(text="a <b> c"),                                    # unclosed tag
     page(text="ok").replace("</revision>", "</revisio>"),
     page(text="bad \x01 char"),
+    page(text="a &amp; ]]> b"),                              # ']]>' is not allowed in character data
 ])
 def test_malformed_pages_name_the_line_elementtree_names(xml):
     fast, slow = both(HEAD + page(pid="5") + xml + "</mediawiki>\n")
