@@ -120,10 +120,18 @@ def extract(
         return
     if chunk is not None and chunk > chunks:
         raise ValueError(f"--chunk {chunk} is beyond --chunks {chunks}")
+    from .text.multistream import chunk_bytes
+
     result = StageStats("extract")
-    for k in [chunk - 1] if chunk is not None else range(chunks):
-        result.merge(extract_multistream_chunk(dump, index, k, chunks, outputs[k],
-                                               processes or os.cpu_count(), engine.value))
+    todo = [chunk - 1] if chunk is not None else list(range(chunks))
+    sizes = [chunk_bytes(dump, index, k, chunks) for k in todo]
+    with byte_progress(f"extract {dump.name}", sum(sizes), err) as progress:
+        base = 0
+        for k, size in zip(todo, sizes):
+            advance = (lambda done, base=base: progress(base + done)) if progress else None
+            result.merge(extract_multistream_chunk(dump, index, k, chunks, outputs[k],
+                                                   processes or os.cpu_count(), engine.value, advance))
+            base += size
     report(result, stats)
 
 
@@ -231,9 +239,14 @@ def process(
             raise ValueError(f"{input}: --chunk needs a multistream dump and its index (--index)")
         if extract_engine == Engine.gensim:
             raise ValueError("--extract-engine gensim reads single-stream dumps only; use wikiextractor or fast")
-        results = process_dump_chunk(input, index, chunk - 1, chunks, output, extract_engine.value, rules,
-                                     str(rejects) if rejects else None, config, convert_engine.value,
-                                     segment_engine.value, hmm, user_dict, convert_tokens)
+        from .text.multistream import chunk_bytes
+
+        with byte_progress(f"process chunk {chunk}/{chunks}", chunk_bytes(input, index, chunk - 1, chunks),
+                           err) as progress:
+            results = process_dump_chunk(input, index, chunk - 1, chunks, output, extract_engine.value,
+                                         rules, str(rejects) if rejects else None, config,
+                                         convert_engine.value, segment_engine.value, hmm, user_dict,
+                                         convert_tokens, progress)
         for result in results:
             err.print(result.summary(), highlight=False)
         if stats is not None:

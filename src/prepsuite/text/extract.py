@@ -489,11 +489,13 @@ def extract_dump(dump: str | os.PathLike[str], outputs: list[Path], engine: str 
 
 def multistream_docs(dump: str | os.PathLike[str], index: str | os.PathLike[str], chunk: int,
                      chunks: int, stats: StageStats, processes: int = 1,
-                     engine: str = "wikiextractor") -> Iterator[dict]:
+                     engine: str = "wikiextractor",
+                     progress: Callable[[int], None] | None = None) -> Iterator[dict]:
     """Documents (id, title, text) of chunk ``chunk`` of ``chunks`` of a multistream dump.
 
     Chunk k holds the k-th contiguous run of streams, and only those are decompressed; merged on
-    page id, the chunks give the same corpus as the single-stream dump.
+    page id, the chunks give the same corpus as the single-stream dump. ``progress`` is called
+    with the compressed bytes of the chunk read so far.
     """
     from .multistream import open_chunk
 
@@ -504,7 +506,8 @@ def multistream_docs(dump: str | os.PathLike[str], index: str | os.PathLike[str]
     stats.counters[f"engine_{engine}"] = 1
     reader = open_chunk(dump, index, chunk, chunks)
     try:
-        pages = (pg for pg in parse_pages(reader, dump, lambda: reader.position, stats, site)
+        report = (lambda _position: progress(reader.done)) if progress is not None else None
+        pages = (pg for pg in parse_pages(reader, dump, lambda: reader.position, stats, site, report)
                  if _is_article(pg, stats))
         yield from _page_docs(pages, site, processes, engine)
     finally:
@@ -515,11 +518,12 @@ def multistream_docs(dump: str | os.PathLike[str], index: str | os.PathLike[str]
 def extract_multistream_chunk(dump: str | os.PathLike[str], index: str | os.PathLike[str],
                               chunk: int, chunks: int, output: Path,
                               processes: int | None = None,
-                              engine: str = "wikiextractor") -> StageStats:
+                              engine: str = "wikiextractor",
+                              progress: Callable[[int], None] | None = None) -> StageStats:
     """Extract chunk ``chunk`` of ``chunks`` of a multistream dump into ``output`` (JSON lines)."""
     stats = StageStats("extract").start()
-    _write_round_robin(multistream_docs(dump, index, chunk, chunks, stats, processes or 1, engine),
-                       [output], stats)
+    docs = multistream_docs(dump, index, chunk, chunks, stats, processes or 1, engine, progress)
+    _write_round_robin(docs, [output], stats)
     return stats.stop()
 
 

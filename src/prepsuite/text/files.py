@@ -138,7 +138,8 @@ def process_dump_chunk(dump: str | Path, index: str | Path, chunk: int, chunks: 
                        rejects_path: str | None = None, opencc_config: str = "t2s",
                        convert_engine: str = "python", segment_engine: str = "rjieba",
                        hmm: bool = True, user_dict: str | Path | None = None,
-                       convert_tokens: bool = True) -> list[StageStats]:
+                       convert_tokens: bool = True,
+                       progress: Progress | None = None) -> list[StageStats]:
     """extract → clean → convert → segment for one chunk of a multistream dump, in one process.
 
     The chunk's bz2 streams are decompressed and their articles go straight through the text
@@ -151,7 +152,8 @@ def process_dump_chunk(dump: str | Path, index: str | Path, chunk: int, chunks: 
     stages = _text_stages(rules_file, rejects, f"{dump}#page", opencc_config, convert_engine,
                           segment_engine, hmm, user_dict, convert_tokens)
     extract = StageStats("extract")
-    docs = _timed(multistream_docs(dump, index, chunk, chunks, extract, 1, extract_engine), extract)
+    docs = _timed(multistream_docs(dump, index, chunk, chunks, extract, 1, extract_engine, progress),
+                  extract)
     records: Iterator[Record] = (Record(doc["text"], doc["id"], doc) for doc in docs)
     for stats, transform in stages:
         records = transform(records, stats)

@@ -111,6 +111,7 @@ class StreamsReader(io.RawIOBase):
         self.pending = bytearray(prefix)
         self.suffix = suffix
         self.position = 0  # byte offset in the file, for error messages
+        self.done = 0  # compressed bytes read so far, for progress bars
         self._current: tuple[bz2.BZ2Decompressor, int] | None = None
 
     def readable(self) -> bool:
@@ -142,6 +143,7 @@ class StreamsReader(io.RawIOBase):
                 return True
             raise EOFError("compressed stream ended before its end-of-stream marker")
         self.position += len(data)
+        self.done += len(data)
         try:
             self.pending += decomp.decompress(data)
         except OSError as err:
@@ -171,6 +173,15 @@ def header_bytes(dump: Path, plan: StreamPlan) -> bytes:
         raise InputError(f"{dump}: byte {reader.position}: cannot read the header stream ({err})") from None
     finally:
         reader.close()
+
+
+def chunk_bytes(dump: str | os.PathLike[str], index: str | os.PathLike[str], chunk: int,
+                chunks: int) -> int:
+    """Compressed bytes of chunk ``chunk``'s streams (a progress bar's total)."""
+    if not Path(dump).is_file():
+        raise InputError(f"{dump}: dump not found")
+    size = Path(dump).stat().st_size
+    return sum((b if b >= 0 else size) - a for a, b in plan_chunks(dump, index, chunks).chunks[chunk])
 
 
 def open_chunk(dump: str | os.PathLike[str], index: str | os.PathLike[str], chunk: int,
