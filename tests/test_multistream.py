@@ -139,10 +139,10 @@ def test_one_job_from_streams_refuses_what_it_cannot_do(prep, multistream, sampl
 def test_progress_counts_the_compressed_bytes_of_the_chunk(multistream):
     from prepsuite.stats import StageStats
     from prepsuite.text.extract import multistream_docs
-    from prepsuite.text.multistream import chunk_bytes
+    from prepsuite.text.multistream import chunk_sizes
 
     dump, index = multistream
-    sizes = [chunk_bytes(dump, index, k, 3) for k in range(3)]
+    sizes = chunk_sizes(dump, index, 3)
     assert sum(sizes) < dump.stat().st_size  # the header stream belongs to no chunk
     for k in range(3):
         seen: list[int] = []
@@ -150,4 +150,4 @@ def test_progress_counts_the_compressed_bytes_of_the_chunk(multistream):
         assert docs and len(seen) >= len(docs)
         assert seen == sorted(seen) and 0 < seen[-1] <= sizes[k]
     with pytest.raises(InputError, match="dump not found"):
-        chunk_bytes(dump.with_name("missing-multistream.xml.bz2"), index, 0, 3)
+        chunk_sizes(dump.with_name("missing-multistream.xml.bz2"), index, 3)

@@ -120,11 +120,13 @@ def extract(
         return
     if chunk is not None and chunk > chunks:
         raise ValueError(f"--chunk {chunk} is beyond --chunks {chunks}")
-    from .text.multistream import chunk_bytes
+    from .text.multistream import chunk_sizes
 
     result = StageStats("extract")
     todo = [chunk - 1] if chunk is not None else list(range(chunks))
-    sizes = [chunk_bytes(dump, index, k, chunks) for k in todo]
+    # a bar's total reads the index once more: only when a bar is drawn (not in workflow jobs)
+    every = chunk_sizes(dump, index, chunks) if err.is_terminal else [0] * chunks
+    sizes = [every[k] for k in todo]
     with byte_progress(f"extract {dump.name}", sum(sizes), err) as progress:
         base = 0
         for k, size in zip(todo, sizes):
@@ -239,10 +241,11 @@ def process(
             raise ValueError(f"{input}: --chunk needs a multistream dump and its index (--index)")
         if extract_engine == Engine.gensim:
             raise ValueError("--extract-engine gensim reads single-stream dumps only; use wikiextractor or fast")
-        from .text.multistream import chunk_bytes
+        from .text.multistream import chunk_sizes
 
-        with byte_progress(f"process chunk {chunk}/{chunks}", chunk_bytes(input, index, chunk - 1, chunks),
-                           err) as progress:
+        # a bar's total reads the index once more: only when a bar is drawn (not in workflow jobs)
+        total = chunk_sizes(input, index, chunks)[chunk - 1] if err.is_terminal else None
+        with byte_progress(f"process chunk {chunk}/{chunks}", total, err) as progress:
             results = process_dump_chunk(input, index, chunk - 1, chunks, output, extract_engine.value,
                                          rules, str(rejects) if rejects else None, config,
                                          convert_engine.value, segment_engine.value, hmm, user_dict,

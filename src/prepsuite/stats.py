@@ -46,6 +46,16 @@ class StageStats:
         self.chars_out += len(text)
         self.bytes_out += len(text.encode("utf-8"))
 
+    def count_passed(self, text: str) -> None:
+        """``count_in`` and ``count_out`` of a text that leaves unchanged (encoded once)."""
+        size = len(text.encode("utf-8"))
+        self.docs_in += 1
+        self.docs_out += 1
+        self.chars_in += len(text)
+        self.chars_out += len(text)
+        self.bytes_in += size
+        self.bytes_out += size
+
     @property
     def mb_per_s(self) -> float:
         return self.bytes_in / 1e6 / self.seconds if self.seconds > 0 else 0.0

@@ -149,6 +149,26 @@ def iter_pages(path: str | os.PathLike[str], stats: StageStats | None = None,
         yield from parse_pages(stream, p, offset, stats, siteinfo, progress)
 
 
+def _page_from_fields(title: str, ns: int, pid: int, redirect: bool, text: str, revid: str) -> Page:
+    return Page(pid, title, ns, redirect, text, revid)
+
+
+def _siteinfo_of(root: ET.Element) -> SiteInfo | None:
+    """The dump's SiteInfo from its parsed ``<mediawiki>`` header, if it has a ``<siteinfo>``."""
+    ns = root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
+    found = root.find(f"{ns}siteinfo")
+    return _read_siteinfo(found, ns) if found is not None else None
+
+
+def _page_scanner(stream: IO[bytes], path: Path, header: Callable[[ET.Element], None],
+                  first_line: int = 1):
+    """A :class:`~.pagescan.PageScanner` making :class:`Page` objects; errors name ``path``."""
+    from .pagescan import PageScanner
+
+    return PageScanner(stream, str(path), _page_from_fields, lambda elem: _read_page(elem, "", path),
+                       header, first_line)
+
+
 def parse_pages(stream: IO[bytes], p: Path, offset: Callable[[], int],
                 stats: StageStats | None = None, siteinfo: list[SiteInfo] | None = None,
                 progress: Callable[[int], None] | None = None) -> Iterator[Page]:
@@ -157,19 +177,12 @@ def parse_pages(stream: IO[bytes], p: Path, offset: Callable[[], int],
     Read by :class:`~.pagescan.PageScanner` (pages cut from the bytes, ElementTree for the header
     and for any page not in MediaWiki's usual shape); :func:`parse_pages_etree` is the reference.
     """
-    from .pagescan import PageScanner
-
     def header(root: ET.Element) -> None:
-        if siteinfo is not None:
-            ns = root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
-            found = root.find(f"{ns}siteinfo")
-            if found is not None:
-                siteinfo.append(_read_siteinfo(found, ns))
+        found = _siteinfo_of(root)
+        if siteinfo is not None and found is not None:
+            siteinfo.append(found)
 
-    def page(title: str, ns: int, pid: int, redirect: bool, text: str, revid: str) -> Page:
-        return Page(pid, title, ns, redirect, text, revid)
-
-    scanner = PageScanner(stream, str(p), page, lambda elem: _read_page(elem, "", p), header)
+    scanner = _page_scanner(stream, p, header)
     try:
         for pg in scanner:
             if stats is not None:
@@ -188,7 +201,8 @@ def parse_pages(stream: IO[bytes], p: Path, offset: Callable[[], int],
 def parse_pages_etree(stream: IO[bytes], p: Path, offset: Callable[[], int],
                       stats: StageStats | None = None, siteinfo: list[SiteInfo] | None = None,
                       progress: Callable[[int], None] | None = None) -> Iterator[Page]:
-    """The same pages as :func:`parse_pages`, by ElementTree's ``iterparse`` (about 2x slower)."""
+    """The same pages as :func:`parse_pages`, by ElementTree's ``iterparse`` (several times
+    slower; kept as the reference the scanner is tested against)."""
     counting = _CountingReader(stream)
     parser = ET.iterparse(io.BufferedReader(counting, 1 << 16), events=("start", "end"))
     root = None
@@ -342,20 +356,12 @@ def _page_docs(pages: Iterator[Page], site: list[SiteInfo], processes: int,
 
 BLOCK_BYTES = 4 << 20
 
-
-def _page_from_fields(title: str, ns: int, pid: int, redirect: bool, text: str, revid: str) -> Page:
-    return Page(pid, title, ns, redirect, text, revid)
-
-
 def _block_docs(task: tuple[bytes, int, str, str]) -> tuple[list[dict], dict[str, int]]:
     """Worker: the articles of one block of ``<page>`` elements, as documents, and its counters."""
-    from .pagescan import PageScanner
-
     block, first_line, source, engine = task
     stats = StageStats("extract")
-    scanner = PageScanner(io.BytesIO(b"<mediawiki>" + block + b"</mediawiki>"), source,
-                          _page_from_fields, lambda elem: _read_page(elem, "", Path(source)),
-                          lambda root: None, first_line)
+    scanner = _page_scanner(io.BytesIO(b"<mediawiki>" + block + b"</mediawiki>"), Path(source),
+                            lambda root: None, first_line)
     page_text = _PAGE_TEXT[engine]
     docs = [{"id": pg.id, "title": pg.title, "text": page_text(pg)}
             for pg in scanner if _is_article(pg, stats)]  # type: ignore[arg-type]
@@ -375,18 +381,10 @@ def _parallel_docs(dump: Path, stats: StageStats, processes: int, engine: str,
     """
     from collections import deque
 
-    from .pagescan import PageScanner
-
     site: list[SiteInfo] = []
-
-    def header(root: ET.Element) -> None:
-        ns = root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
-        found = root.find(f"{ns}siteinfo")
-        site.append(_read_siteinfo(found, ns) if found is not None else SiteInfo())
-
     with ExitStack() as stack:
         stream, offset = open_dump(dump, stack)
-        scanner = PageScanner(stream, str(dump), _page_from_fields, lambda e: _read_page(e, "", dump), header)
+        scanner = _page_scanner(stream, dump, lambda root: site.append(_siteinfo_of(root) or SiteInfo()))
         pool = None
         pending: deque = deque()
         try:

@@ -45,16 +45,22 @@ def run_chain(input: str, output: str, stages: list[tuple[StageStats, Transform]
         raise ValueError(f"{input} is {in_fmt} but {output} is {out_fmt}; use the same format")
     decode = DecodeCounter()
     records: Iterator[Record] = read_records(input, in_fmt, decode, progress)
-    for stats, transform in stages:
-        records = transform(records, stats)
-    with atomic_output(output) as out:
-        for rec in records:
-            out.write(format_record(rec, out_fmt))
-            out.write("\n")
+    _write_through(records, stages, output, out_fmt)
     if decode.invalid_bytes:
         first = stages[0][0]
         first.counters["invalid_utf8_bytes_dropped"] += decode.invalid_bytes
         first.counters["lines_with_invalid_utf8"] += decode.lines_with_invalid_bytes
+
+
+def _write_through(records: Iterator[Record], stages: list[tuple[StageStats, Transform]],
+                   output: str, fmt: str) -> None:
+    """``records`` through the stages, in order, into ``output`` (atomically)."""
+    for stats, transform in stages:
+        records = transform(records, stats)
+    with atomic_output(output) as out:
+        for rec in records:
+            out.write(format_record(rec, fmt))
+            out.write("\n")
 
 
 def clean_file(input: str, output: str, rules_file: str | Path | None = None, fmt: str = "auto",
@@ -154,13 +160,7 @@ def process_dump_chunk(dump: str | Path, index: str | Path, chunk: int, chunks: 
     extract = StageStats("extract")
     docs = _timed(multistream_docs(dump, index, chunk, chunks, extract, 1, extract_engine, progress),
                   extract)
-    records: Iterator[Record] = (Record(doc["text"], doc["id"], doc) for doc in docs)
-    for stats, transform in stages:
-        records = transform(records, stats)
-    with atomic_output(output) as out:
-        for rec in records:
-            out.write(format_record(rec, "jsonl"))
-            out.write("\n")
+    _write_through((Record(doc["text"], doc["id"], doc) for doc in docs), stages, output, "jsonl")
     extract.docs_out = stages[0][0].docs_in
     extract.chars_out = stages[0][0].chars_in
     extract.bytes_out = stages[0][0].bytes_in

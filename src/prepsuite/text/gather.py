@@ -51,13 +51,7 @@ def gather_corpus(chunks: list[str | Path], output: str | Path,
                 continue
             out.write(text)
             out.write("\n")
-            size = len(text.encode("utf-8"))  # counted once: what goes out is what came in
-            stats.docs_in += 1
-            stats.docs_out += 1
-            stats.chars_in += len(text)
-            stats.chars_out += len(text)
-            stats.bytes_in += size
-            stats.bytes_out += size
+            stats.count_passed(text)
     stats.stop()
     if stats_output is not None:
         merged = merge_stats_files(list(stats_files))

@@ -175,13 +175,13 @@ def header_bytes(dump: Path, plan: StreamPlan) -> bytes:
         reader.close()
 
 
-def chunk_bytes(dump: str | os.PathLike[str], index: str | os.PathLike[str], chunk: int,
-                chunks: int) -> int:
-    """Compressed bytes of chunk ``chunk``'s streams (a progress bar's total)."""
+def chunk_sizes(dump: str | os.PathLike[str], index: str | os.PathLike[str], chunks: int) -> list[int]:
+    """Compressed bytes of each chunk's streams (progress bars' totals)."""
     if not Path(dump).is_file():
         raise InputError(f"{dump}: dump not found")
     size = Path(dump).stat().st_size
-    return sum((b if b >= 0 else size) - a for a, b in plan_chunks(dump, index, chunks).chunks[chunk])
+    return [sum((b if b >= 0 else size) - a for a, b in ranges)
+            for ranges in plan_chunks(dump, index, chunks).chunks]
 
 
 def open_chunk(dump: str | os.PathLike[str], index: str | os.PathLike[str], chunk: int,

@@ -163,10 +163,7 @@ class PageScanner:
                 yield from self._pages(last + len(_PAGE_CLOSE))
             if not self._more():
                 break
-        rest = self._buf.find(_PAGE_OPEN, self._pos)
-        if rest >= 0:
-            raise self._error(len(self._buf), "truncated XML (the file ends inside a <page>)")
-        self._check_tail()
+        self._check_end()
 
     def blocks(self, size: int) -> Iterator[tuple[bytes, int]]:
         """The pages as blocks of bytes of about ``size``, each cut after a ``</page>``, with the
@@ -178,9 +175,7 @@ class PageScanner:
             if len(self._buf) - self._pos >= size:
                 yield from self._cut()
         yield from self._cut()
-        if self._buf.find(_PAGE_OPEN, self._pos) >= 0:
-            raise self._error(len(self._buf), "truncated XML (the file ends inside a <page>)")
-        self._check_tail()
+        self._check_end()
 
     def _cut(self) -> Iterator[tuple[bytes, int]]:
         last = self._buf.rfind(_PAGE_CLOSE, self._pos)
@@ -238,7 +233,10 @@ class PageScanner:
             at_col = col0 + col if line == 1 else col + 1
             raise InputError(f"{self.source}: line {at_line}, column {at_col}: malformed XML ({err})") from None
 
-    def _check_tail(self) -> None:
+    def _check_end(self) -> None:
+        """After the last complete page: only ``</mediawiki>`` may be left."""
+        if self._buf.find(_PAGE_OPEN, self._pos) >= 0:
+            raise self._error(len(self._buf), "truncated XML (the file ends inside a <page>)")
         tail = self._buf[self._pos:].strip()
         if tail == _END:
             return
