@@ -71,10 +71,6 @@ class TokenConverter(dict):
     def __call__(self, token: str) -> str:
         return self[token]
 
-    def join(self, segmented: str) -> str:
-        """Each space-separated token of ``segmented`` converted."""
-        return " ".join(map(self.__getitem__, segmented.split(" ")))
-
 
 def convert_text(text: str, config: str = "t2s") -> str:
     return make_converter(config).convert(text)
