@@ -5,6 +5,10 @@
 # Logs in results/logs/<rule>/, benchmarks in results/benchmarks/<rule>/.
 
 FUSE = config.get("fuse_stages", True)
+# Multistream chunks fused from extraction to segmentation are contiguous runs of the dump:
+# written as plain text, the gather concatenates them (no JSON written or read). Other chunks
+# are JSON lines merged on page id.
+SEGMENTED = "txt" if MULTISTREAM and FUSE else "jsonl"
 
 
 def text_stage_options(config) -> str:
@@ -27,7 +31,7 @@ if MULTISTREAM and FUSE:
             index=INDEX,
             settings=SETTING_FILES,
         output:
-            chunk="results/segment/chunk-{scatteritem}.jsonl",
+            chunk="results/segment/chunk-{scatteritem}.txt",
             stats="results/stats/process/{scatteritem}.json",
             rejects="results/rejects/clean/{scatteritem}.tsv",
         log:
@@ -187,7 +191,7 @@ else:
 
 rule corpus:
     input:
-        chunks=gather.split("results/segment/chunk-{scatteritem}.jsonl"),
+        chunks=gather.split("results/segment/chunk-{scatteritem}." + SEGMENTED),
         stats=EXTRACT_STATS + STAGE_STATS,
     output:
         corpus="results/corpus/corpus.txt",

@@ -124,6 +124,41 @@ def test_one_job_from_streams_to_segmented_text_equals_extract_then_process(prep
         assert all(row.startswith(f"{dump}#page\t") for row in one)
 
 
+def test_text_chunks_concatenated_are_the_merged_json_chunks(prep, multistream, tmp_path):
+    """The workflow's multistream chunks: plain text, one document per line, which the gather
+    concatenates; the same corpus as JSON-lines chunks merged on page id."""
+    dump, _ = multistream
+    for k in (1, 2, 3):
+        prep("process", dump, tmp_path / f"c-{k}-of-3.jsonl", "--chunk", k, "--chunks", "3")
+        prep("process", dump, tmp_path / f"c-{k}-of-3.txt", "--chunk", k, "--chunks", "3")
+        assert (tmp_path / f"c-{k}-of-3.txt").read_text(encoding="utf-8").splitlines() == [
+            d["text"] for d in docs(tmp_path / f"c-{k}-of-3.jsonl")]
+    prep("gather", *(tmp_path / f"c-{k}-of-3.jsonl" for k in (3, 1, 2)), "-o", tmp_path / "merged.txt")
+    prep("gather", *(tmp_path / f"c-{k}-of-3.txt" for k in (1, 2, 3)), "-o", tmp_path / "joined.txt")
+    assert (tmp_path / "joined.txt").read_bytes() == (tmp_path / "merged.txt").read_bytes()
+    # concatenation follows the order given: K-of-N names out of order are refused
+    result = prep("gather", *(tmp_path / f"c-{k}-of-3.txt" for k in (1, 3, 2)), "-o", tmp_path / "bad.txt", ok=False)
+    assert result.exit_code == 1 and "c-3-of-3.txt comes too early" in result.output
+    result = prep("gather", tmp_path / "c-1-of-3.txt", tmp_path / "c-2-of-3.jsonl", "-o", tmp_path / "bad.txt", ok=False)
+    assert result.exit_code == 1 and "all JSON lines (.jsonl) or all plain text" in result.output
+    assert not (tmp_path / "bad.txt").exists()
+
+
+def test_gather_of_text_chunks_drops_empty_lines_and_names_bad_bytes(tmp_path):
+    from prepsuite.text.gather import gather_corpus
+
+    (tmp_path / "a.txt").write_bytes("一 二\n\n三\n".encode())
+    (tmp_path / "b.txt").write_bytes("四 五".encode())  # no final newline
+    stats = gather_corpus([tmp_path / "a.txt", tmp_path / "b.txt"], tmp_path / "corpus.txt")
+    assert (tmp_path / "corpus.txt").read_text(encoding="utf-8") == "一 二\n三\n四 五\n"
+    assert (stats.docs_in, stats.docs_out, dict(stats.rejected)) == (4, 3, {"empty_after_segmentation": 1})
+    assert stats.bytes_out == len("一 二三四 五".encode())
+    (tmp_path / "b.txt").write_bytes(b"ok\n\xff\xfe\n")
+    with pytest.raises(InputError, match=r"b\.txt: line 2: invalid UTF-8"):
+        gather_corpus([tmp_path / "a.txt", tmp_path / "b.txt"], tmp_path / "corpus2.txt")
+    assert not (tmp_path / "corpus2.txt").exists()
+
+
 def test_one_job_from_streams_refuses_what_it_cannot_do(prep, multistream, sample_dump, tmp_path):
     dump, _ = multistream
     result = prep("process", sample_dump, tmp_path / "o.jsonl", "--chunk", "1", "--chunks", "2", ok=False)

@@ -216,7 +216,7 @@ def process(
     user_dict: UserDictOpt = None,
     convert_tokens: Annotated[bool, typer.Option("--convert-tokens/--no-convert-tokens", help="Convert each token again after segmentation, so the output is a fixed point of the conversion.")] = True,
     format: FormatOpt = Format.auto,
-    chunk: Annotated[Optional[int], typer.Option(min=1, help="INPUT is a multistream dump: extract chunk K of --chunks (1-based) from its own bz2 streams and run it through the three stages in this one process, with no intermediate file. Output: JSON lines (id, title, text).")] = None,
+    chunk: Annotated[Optional[int], typer.Option(min=1, help="INPUT is a multistream dump: extract chunk K of --chunks (1-based) from its own bz2 streams and run it through the three stages in this one process, with no intermediate file. OUTPUT: JSON lines (id, title, text) for a .jsonl name or '-', else plain text (one document per line, what `prep gather` concatenates).")] = None,
     chunks: Annotated[int, typer.Option(min=1, help="With --chunk: how many chunks the dump's streams are split into.")] = 1,
     index: Annotated[Optional[Path], typer.Option(help="With --chunk: the multistream index (found beside a *-multistream.xml.bz2 dump if not given).")] = None,
     extract_engine: Annotated[Engine, typer.Option(help="With --chunk: extraction engine, wikiextractor or fast (see `prep extract --help`).")] = Engine.fast,
@@ -249,7 +249,7 @@ def process(
             results = process_dump_chunk(input, index, chunk - 1, chunks, output, extract_engine.value,
                                          rules, str(rejects) if rejects else None, config,
                                          convert_engine.value, segment_engine.value, hmm, user_dict,
-                                         convert_tokens, progress)
+                                         convert_tokens, progress, format.value)
         for result in results:
             err.print(result.summary(), highlight=False)
         if stats is not None:
@@ -268,7 +268,7 @@ def process(
 @app.command()
 @user_errors
 def gather(
-    chunks: Annotated[list[Path], typer.Argument(help="Segmented chunk files (JSON lines with id and text).")],
+    chunks: Annotated[list[Path], typer.Argument(help="Segmented chunk files: JSON lines with id and text (merged on page id), or plain text, one document per line (multistream chunks, concatenated in the order given).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="The corpus: one document per line, in dump order.")],
     stats_file: Annotated[Optional[list[Path]], typer.Option("--stats-file", help="Per-chunk stats JSON files to sum into --stats-output.")] = None,
     stats_output: Annotated[Optional[Path], typer.Option(help="Where to write the merged stats.json.")] = None,

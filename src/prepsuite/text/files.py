@@ -145,22 +145,27 @@ def process_dump_chunk(dump: str | Path, index: str | Path, chunk: int, chunks: 
                        convert_engine: str = "python", segment_engine: str = "rjieba",
                        hmm: bool = True, user_dict: str | Path | None = None,
                        convert_tokens: bool = True,
-                       progress: Progress | None = None) -> list[StageStats]:
+                       progress: Progress | None = None, fmt: str = "auto") -> list[StageStats]:
     """extract → clean → convert → segment for one chunk of a multistream dump, in one process.
 
     The chunk's bz2 streams are decompressed and their articles go straight through the text
-    stages into ``output`` (JSON lines: id, title, text), with no intermediate file: the same
-    bytes as ``prep extract --chunk`` followed by ``prep process``, without writing and reading
-    the extracted chunk, and with one process start instead of two. Cleaning rejects name the
-    page id (``DUMP#page`` in the source column, the id in the line column).
+    stages into ``output`` with no intermediate file: the same bytes as ``prep extract --chunk``
+    followed by ``prep process``, without writing and reading the extracted chunk, and with one
+    process start instead of two. Cleaning rejects name the page id (``DUMP#page`` in the source
+    column, the id in the line column).
+
+    ``output`` is JSON lines (id, title, text) for a ``.jsonl`` name or stdout, else plain text,
+    one document per line: a chunk is a contiguous run of the dump's pages, so the corpus is
+    its chunks' text concatenated, with no JSON to write or read (what the workflow does).
     """
+    out_fmt = "jsonl" if output == "-" and fmt == "auto" else detect_format(output, fmt)
     rejects = RejectLog(rejects_path)
     stages = _text_stages(rules_file, rejects, f"{dump}#page", opencc_config, convert_engine,
                           segment_engine, hmm, user_dict, convert_tokens)
     extract = StageStats("extract")
     docs = _timed(multistream_docs(dump, index, chunk, chunks, extract, 1, extract_engine, progress),
                   extract)
-    _write_through((Record(doc["text"], doc["id"], doc) for doc in docs), stages, output, "jsonl")
+    _write_through((Record(doc["text"], doc["id"], doc) for doc in docs), stages, output, out_fmt)
     extract.docs_out = stages[0][0].docs_in
     extract.chars_out = stages[0][0].chars_in
     extract.bytes_out = stages[0][0].bytes_in

@@ -1,19 +1,22 @@
 """The gather step: chunks back into one corpus, in dump order, and their stats into one file.
 
-Chunks are merged on the page id (dumps are sorted by it), so the corpus is the same bytes
-whatever the chunk count or the order in which the chunk jobs finished.
+JSON-lines chunks are merged on the page id (dumps are sorted by it), so the corpus is the same
+bytes whatever the chunk count or the order in which the chunk jobs finished. Plain-text chunks
+(one document per line) are the contiguous runs of pages a multistream dump is split into; they
+are concatenated in the order given, which for the workflow's ``K-of-N`` names is checked.
 """
 
 from __future__ import annotations
 
 import heapq
 import json
+import re
 from operator import itemgetter
 from collections.abc import Iterator
 from pathlib import Path
 
 from ..stats import StageStats, merge_stats_files
-from ..textio import InputError, atomic_output, write_json
+from ..textio import InputError, atomic_output, detect_format, write_json
 
 
 _decode = json.JSONDecoder().decode  # json.loads without its per-call argument checks
@@ -38,20 +41,66 @@ def _docs(path: Path) -> Iterator[tuple[int, str]]:
             yield page_id, text
 
 
+_K_OF_N = re.compile(r"(\d+)-of-(\d+)")
+
+
+def _check_order(chunks: list[Path]) -> None:
+    """Refuse ``K-of-N`` chunk names given out of order (a shell glob puts 10-of-12 before 2-of-12)."""
+    found = [_K_OF_N.search(c.name) for c in chunks]
+    if all(found):
+        numbers = [int(m.group(1)) for m in found]  # type: ignore[union-attr]
+        if numbers != sorted(numbers):
+            raise InputError(f"plain-text chunks are concatenated in the order given, and "
+                             f"{chunks[numbers.index(max(numbers))]} comes too early; "
+                             "give them as 1-of-N, 2-of-N, …")
+
+
+def _text_lines(chunks: list[Path]) -> Iterator[tuple[bytes, str]]:
+    """(line as UTF-8, line) of plain-text chunks, one after the other."""
+    for path in chunks:
+        with open(path, "rb") as fh:
+            for lineno, raw in enumerate(fh, start=1):
+                data = raw[:-1] if raw.endswith(b"\n") else raw
+                try:
+                    yield data, data.decode("utf-8")
+                except UnicodeDecodeError as err:
+                    raise InputError(f"{path}: line {lineno}: invalid UTF-8 ({err.reason})") from None
+
+
 def gather_corpus(chunks: list[str | Path], output: str | Path,
                   stats_files: list[str | Path] = (), stats_output: str | Path | None = None,
                   extra: dict | None = None) -> StageStats:
-    """Merge segmented chunks into ``output``, one document per line; sum the stats files."""
+    """Merge segmented chunks into ``output``, one document per line; sum the stats files.
+
+    Empty documents are dropped and counted. JSON-lines chunks are merged on page id;
+    plain-text chunks are concatenated in the order given.
+    """
     stats = StageStats("gather").start()
-    with atomic_output(output) as out:
-        for _, text in heapq.merge(*(_docs(Path(c)) for c in chunks), key=itemgetter(0)):
-            if not text:
-                stats.count_in(text)
-                stats.rejected["empty_after_segmentation"] += 1
-                continue
-            out.write(text)
-            out.write("\n")
-            stats.count_passed(text)
+    paths = [Path(c) for c in chunks]
+    formats = {detect_format(str(p)) for p in paths}
+    if len(formats) > 1:
+        raise InputError("chunks must be all JSON lines (.jsonl) or all plain text, not both")
+    if formats == {"text"}:
+        _check_order(paths)
+        with atomic_output(output, "wb") as out:
+            for data, text in _text_lines(paths):
+                if not text:
+                    stats.count_in(text)
+                    stats.rejected["empty_after_segmentation"] += 1
+                    continue
+                out.write(data)
+                out.write(b"\n")
+                stats.count_passed(text)
+    else:
+        with atomic_output(output) as out:
+            for _, text in heapq.merge(*(_docs(p) for p in paths), key=itemgetter(0)):
+                if not text:
+                    stats.count_in(text)
+                    stats.rejected["empty_after_segmentation"] += 1
+                    continue
+                out.write(text)
+                out.write("\n")
+                stats.count_passed(text)
     stats.stop()
     if stats_output is not None:
         merged = merge_stats_files(list(stats_files))
