@@ -278,6 +278,8 @@ def _init_worker(site: SiteInfo) -> None:
 
 
 def _wikiextractor_text(page: Page) -> str:
+    """The ``text`` of wikiextractor's JSON output for ``page`` (``Extractor.extract`` joins the
+    lines of ``clean_text`` so; called directly, the JSON encoding and decoding is saved)."""
     from wikiextractor.extract import Extractor
 
     site = _WORKER_SITE
@@ -287,9 +289,7 @@ def _wikiextractor_text(page: Page) -> str:
         templatePrefix=site.template_namespace + ":",
         to_json=True,
     )
-    out = io.StringIO()
-    extractor.extract(out)
-    return json.loads(out.getvalue())["text"]
+    return "\n".join(extractor.clean_text(page.text))
 
 
 def _fast_text(page: Page) -> str:
