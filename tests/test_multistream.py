@@ -138,7 +138,7 @@ def test_text_chunks_concatenated_are_the_merged_json_chunks(prep, multistream, 
     assert (tmp_path / "joined.txt").read_bytes() == (tmp_path / "merged.txt").read_bytes()
     # concatenation follows the order given: K-of-N names out of order are refused
     result = prep("gather", *(tmp_path / f"c-{k}-of-3.txt" for k in (1, 3, 2)), "-o", tmp_path / "bad.txt", ok=False)
-    assert result.exit_code == 1 and "c-3-of-3.txt comes too early" in result.output
+    assert result.exit_code == 1 and "c-3-of-3.txt comes before" in result.output
     result = prep("gather", tmp_path / "c-1-of-3.txt", tmp_path / "c-2-of-3.jsonl", "-o", tmp_path / "bad.txt", ok=False)
     assert result.exit_code == 1 and "all JSON lines (.jsonl) or all plain text" in result.output
     assert not (tmp_path / "bad.txt").exists()

@@ -49,10 +49,11 @@ def _check_order(chunks: list[Path]) -> None:
     found = [_K_OF_N.search(c.name) for c in chunks]
     if all(found):
         numbers = [int(m.group(1)) for m in found]  # type: ignore[union-attr]
-        if numbers != sorted(numbers):
-            raise InputError(f"plain-text chunks are concatenated in the order given, and "
-                             f"{chunks[numbers.index(max(numbers))]} comes too early; "
-                             "give them as 1-of-N, 2-of-N, …")
+        for i in range(len(numbers) - 1):
+            if numbers[i] > numbers[i + 1]:
+                raise InputError(f"plain-text chunks are concatenated in the order given, and "
+                                 f"{chunks[i]} comes before {chunks[i + 1]}; "
+                                 "give them as 1-of-N, 2-of-N, …")
 
 
 def _text_lines(chunks: list[Path]) -> Iterator[tuple[bytes, str]]:
@@ -82,25 +83,19 @@ def gather_corpus(chunks: list[str | Path], output: str | Path,
         raise InputError("chunks must be all JSON lines (.jsonl) or all plain text, not both")
     if formats == {"text"}:
         _check_order(paths)
-        with atomic_output(output, "wb") as out:
-            for data, text in _text_lines(paths):
-                if not text:
-                    stats.count_in(text)
-                    stats.rejected["empty_after_segmentation"] += 1
-                    continue
-                out.write(data)
-                out.write(b"\n")
-                stats.count_passed(text)
+        lines = _text_lines(paths)
     else:
-        with atomic_output(output) as out:
-            for _, text in heapq.merge(*(_docs(p) for p in paths), key=itemgetter(0)):
-                if not text:
-                    stats.count_in(text)
-                    stats.rejected["empty_after_segmentation"] += 1
-                    continue
-                out.write(text)
-                out.write("\n")
-                stats.count_passed(text)
+        lines = ((text.encode("utf-8"), text)
+                 for _, text in heapq.merge(*(_docs(p) for p in paths), key=itemgetter(0)))
+    with atomic_output(output, "wb") as out:
+        for data, text in lines:
+            if not text:
+                stats.count_in(text)
+                stats.rejected["empty_after_segmentation"] += 1
+                continue
+            out.write(data)
+            out.write(b"\n")
+            stats.count_passed(text)
     stats.stop()
     if stats_output is not None:
         merged = merge_stats_files(list(stats_files))
