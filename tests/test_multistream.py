@@ -144,21 +144,6 @@ def test_text_chunks_concatenated_are_the_merged_json_chunks(prep, multistream, 
     assert not (tmp_path / "bad.txt").exists()
 
 
-def test_gather_of_text_chunks_drops_empty_lines_and_names_bad_bytes(tmp_path):
-    from prepsuite.text.gather import gather_corpus
-
-    (tmp_path / "a.txt").write_bytes("一 二\n\n三\n".encode())
-    (tmp_path / "b.txt").write_bytes("四 五".encode())  # no final newline
-    stats = gather_corpus([tmp_path / "a.txt", tmp_path / "b.txt"], tmp_path / "corpus.txt")
-    assert (tmp_path / "corpus.txt").read_text(encoding="utf-8") == "一 二\n三\n四 五\n"
-    assert (stats.docs_in, stats.docs_out, dict(stats.rejected)) == (4, 3, {"empty_after_segmentation": 1})
-    assert stats.bytes_out == len("一 二三四 五".encode())
-    (tmp_path / "b.txt").write_bytes(b"ok\n\xff\xfe\n")
-    with pytest.raises(InputError, match=r"b\.txt: line 2: invalid UTF-8"):
-        gather_corpus([tmp_path / "a.txt", tmp_path / "b.txt"], tmp_path / "corpus2.txt")
-    assert not (tmp_path / "corpus2.txt").exists()
-
-
 def test_one_job_from_streams_refuses_what_it_cannot_do(prep, multistream, sample_dump, tmp_path):
     dump, _ = multistream
     result = prep("process", sample_dump, tmp_path / "o.jsonl", "--chunk", "1", "--chunks", "2", ok=False)

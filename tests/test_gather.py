@@ -1,0 +1,44 @@
+"""The gather step: segmented chunks back into one corpus in dump order, nothing lost silently."""
+
+import json
+
+import pytest
+
+from prepsuite.text.gather import gather_corpus
+from prepsuite.textio import InputError
+
+
+def write_jsonl(path, docs):
+    path.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs), encoding="utf-8")
+
+
+def test_json_chunks_are_merged_on_page_id_whatever_their_order(tmp_path):
+    write_jsonl(tmp_path / "a.jsonl", [{"id": 1, "title": "甲", "text": "一"}, {"id": 4, "title": "丁", "text": "四 \"引\""}])
+    write_jsonl(tmp_path / "b.jsonl", [{"id": 2, "text": ""}, {"text": "三", "id": 3, "title": "丙"}])
+    for order in (["a", "b"], ["b", "a"]):
+        stats = gather_corpus([tmp_path / f"{n}.jsonl" for n in order], tmp_path / "corpus.txt")
+        assert (tmp_path / "corpus.txt").read_text(encoding="utf-8") == '一\n三\n四 "引"\n'
+        assert (stats.docs_in, stats.docs_out, dict(stats.rejected)) == (4, 3, {"empty_after_segmentation": 1})
+
+
+def test_json_chunks_out_of_id_order_or_broken_are_named(tmp_path):
+    write_jsonl(tmp_path / "a.jsonl", [{"id": 5, "text": "五"}, {"id": 3, "text": "三"}])
+    with pytest.raises(InputError, match=r"a\.jsonl: line 2: page id 3 after 5"):
+        gather_corpus([tmp_path / "a.jsonl"], tmp_path / "corpus.txt")
+    (tmp_path / "b.jsonl").write_text('{"id": 1, "text": "一"}\n{"id": 2, "te\n', encoding="utf-8")
+    with pytest.raises(InputError, match=r"b\.jsonl: line 2: not a document line"):
+        gather_corpus([tmp_path / "b.jsonl"], tmp_path / "corpus.txt")
+    assert not (tmp_path / "corpus.txt").exists()
+
+
+def test_gather_of_text_chunks_drops_empty_lines_and_names_bad_bytes(tmp_path):
+    (tmp_path / "a.txt").write_bytes("一 二\n\n三\n".encode())
+    (tmp_path / "b.txt").write_bytes("四 五".encode())  # no final newline
+    stats = gather_corpus([tmp_path / "a.txt", tmp_path / "b.txt"], tmp_path / "corpus.txt")
+    assert (tmp_path / "corpus.txt").read_text(encoding="utf-8") == "一 二\n三\n四 五\n"
+    assert (stats.docs_in, stats.docs_out, dict(stats.rejected)) == (4, 3, {"empty_after_segmentation": 1})
+    assert stats.bytes_out == len("一 二三四 五".encode())
+    (tmp_path / "b.txt").write_bytes(b"ok\n\xff\xfe\n")
+    with pytest.raises(InputError, match=r"b\.txt: line 2: invalid UTF-8"):
+        gather_corpus([tmp_path / "a.txt", tmp_path / "b.txt"], tmp_path / "corpus2.txt")
+    assert not (tmp_path / "corpus2.txt").exists()
