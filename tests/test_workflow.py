@@ -83,8 +83,11 @@ def test_separate_stage_jobs_give_the_same_bytes_as_fused_ones(reference, tmp_pa
 def test_interrupted_run_resumes_to_the_same_bytes(reference, tmp_path):
     work = snakemake_workdir(tmp_path)
     exe = Path(sys.executable).with_name("snakemake")
+    # Ctrl-C as a user sends it; a shell that started the tests in the background (`cmd &`)
+    # makes children ignore SIGINT, so the default disposition is restored for this one
     proc = subprocess.Popen([str(exe), "-j1", "corpus"], cwd=work,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while time.time() < deadline and not list((work / "results" / "segment").glob("chunk-*")):
         time.sleep(0.05)
