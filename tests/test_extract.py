@@ -76,6 +76,29 @@ def test_plain_xml_dumps_work_too(tmp_path):
     assert extract_dump(xml, outputs, processes=1).docs_out == 48
 
 
+ESCAPED_SURROGATE = """<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.11/" version="0.11">
+  <siteinfo><sitename>t</sitename><base>https://zh.wikipedia.org/wiki/t</base>
+    <namespaces><namespace key="0" case="first-letter" /></namespaces></siteinfo>
+  <page><title>代理</title><ns>0</ns><id>7</id>
+    <revision><id>70</id><text bytes="40" xml:space="preserve">前&amp;#xD800;後，半個代理對。</text></revision></page>
+</mediawiki>
+"""
+
+
+@pytest.mark.parametrize("engine", ["wikiextractor", "fast", "gensim"])
+def test_an_escaped_lone_surrogate_does_not_break_the_chunk(tmp_path, engine):
+    """`&amp;#xD800;` names a lone surrogate, which no UTF-8 file can hold: U+FFFD instead (as
+    html.unescape gives), not a crash while writing the chunk."""
+    dump = tmp_path / "dump.xml.bz2"
+    dump.write_bytes(bz2.compress(ESCAPED_SURROGATE.encode()))
+    outputs = chunk_paths(tmp_path / "out", 1)
+    extract_dump(dump, outputs, engine=engine, processes=1)
+    (doc,) = read_chunks(outputs)[0]
+    from prepsuite.text.clean import clean_text
+
+    assert clean_text(doc["text"]) == "前\ufffd後，半個代理對。"
+
+
 # --- bad input: one clear error, and no chunk left behind ---------------------------------------
 
 def assert_refused(dump, tmp_path, match):

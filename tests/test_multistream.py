@@ -137,8 +137,13 @@ def test_text_chunks_concatenated_are_the_merged_json_chunks(prep, multistream, 
     prep("gather", *(tmp_path / f"c-{k}-of-3.txt" for k in (1, 2, 3)), "-o", tmp_path / "joined.txt")
     assert (tmp_path / "joined.txt").read_bytes() == (tmp_path / "merged.txt").read_bytes()
     # concatenation follows the order given: K-of-N names out of order are refused
-    result = prep("gather", *(tmp_path / f"c-{k}-of-3.txt" for k in (1, 3, 2)), "-o", tmp_path / "bad.txt", ok=False)
-    assert result.exit_code == 1 and "c-3-of-3.txt comes before" in result.output
+    for ks in ((1, 3, 2), (1, 3), (1, 2, 3, 3)):
+        result = prep("gather", *(tmp_path / f"c-{k}-of-3.txt" for k in ks), "-o", tmp_path / "bad.txt", ok=False)
+        assert result.exit_code == 1 and "1-of-N, 2-of-N, … N-of-N, once each" in result.output
+    (tmp_path / "c-1-of-2.txt").write_text("旧\n", encoding="utf-8")  # left from a run with 2 chunks
+    result = prep("gather", tmp_path / "c-1-of-2.txt", *(tmp_path / f"c-{k}-of-3.txt" for k in (1, 2, 3)),
+                  "-o", tmp_path / "bad.txt", ok=False)
+    assert result.exit_code == 1 and "got 1-of-2, 1-of-3" in result.output
     result = prep("gather", tmp_path / "c-1-of-3.txt", tmp_path / "c-2-of-3.jsonl", "-o", tmp_path / "bad.txt", ok=False)
     assert result.exit_code == 1 and "all JSON lines (.jsonl) or all plain text" in result.output
     assert not (tmp_path / "bad.txt").exists()

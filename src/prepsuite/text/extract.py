@@ -25,6 +25,7 @@ import io
 import json
 import multiprocessing
 import os
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -277,6 +278,18 @@ def _init_worker(site: SiteInfo) -> None:
     _WORKER_SITE = site
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _encodable(text: str) -> str:
+    """``text`` with lone surrogates replaced by U+FFFD, as ``html.unescape`` does.
+
+    wikiextractor and gensim turn an escaped entity such as ``&amp;#xD800;`` into the lone
+    surrogate it names, which no UTF-8 file can hold: writing the chunk would fail.
+    """
+    return _SURROGATE.sub("\ufffd", text)
+
+
 def _wikiextractor_text(page: Page) -> str:
     """The ``text`` of wikiextractor's JSON output for ``page`` (``Extractor.extract`` joins the
     lines of ``clean_text`` so; called directly, the JSON encoding and decoding is saved)."""
@@ -289,7 +302,7 @@ def _wikiextractor_text(page: Page) -> str:
         templatePrefix=site.template_namespace + ":",
         to_json=True,
     )
-    return "\n".join(extractor.clean_text(page.text))
+    return _encodable("\n".join(extractor.clean_text(page.text)))
 
 
 def _fast_text(page: Page) -> str:
@@ -441,7 +454,7 @@ def _gensim_docs(dump: Path, stats: StageStats, processes: int) -> Iterator[dict
     try:
         for lines, (pageid, title) in corpus.get_texts():
             stats.counters["pages"] += 1
-            yield {"id": int(pageid), "title": title, "text": "\n".join(lines)}
+            yield {"id": int(pageid), "title": title, "text": _encodable("\n".join(lines))}
     except EOFError:
         raise InputError(f"{dump}: truncated bz2 stream") from None
 

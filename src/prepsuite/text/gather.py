@@ -45,15 +45,17 @@ _K_OF_N = re.compile(r"(\d+)-of-(\d+)")
 
 
 def _check_order(chunks: list[Path]) -> None:
-    """Refuse ``K-of-N`` chunk names given out of order (a shell glob puts 10-of-12 before 2-of-12)."""
+    """Chunks named ``K-of-N`` must be all N of them, each once, in order: a shell glob puts
+    10-of-12 before 2-of-12, and files left from a run with another N would match it too."""
     found = [_K_OF_N.search(c.name) for c in chunks]
-    if all(found):
-        numbers = [int(m.group(1)) for m in found]  # type: ignore[union-attr]
-        for i in range(len(numbers) - 1):
-            if numbers[i] > numbers[i + 1]:
-                raise InputError(f"plain-text chunks are concatenated in the order given, and "
-                                 f"{chunks[i]} comes before {chunks[i + 1]}; "
-                                 "give them as 1-of-N, 2-of-N, …")
+    if not chunks or not all(found):
+        return
+    numbers = [(int(m.group(1)), int(m.group(2))) for m in found]  # type: ignore[union-attr]
+    total = numbers[0][1]
+    if numbers != [(k, total) for k in range(1, total + 1)]:
+        given = ", ".join(f"{k}-of-{n}" for k, n in numbers)
+        raise InputError(f"plain-text chunks are concatenated in the order given: give all of them, "
+                         f"1-of-N, 2-of-N, … N-of-N, once each (got {given})")
 
 
 def _text_lines(chunks: list[Path]) -> Iterator[tuple[bytes, str]]:

@@ -72,7 +72,8 @@ def make_cutter(engine: str = "rjieba", hmm: bool = True,
                              "or choose engine 'jieba'") from None
         # rjieba's module-level instance: its dictionary is loaded on import already (a second
         # Jieba() loads it again, 0.15 s per process); it is only read here, never changed
-        return _RjiebaCut(rjieba._DEFAULT_JIEBA, hmm), "rjieba"
+        shared = getattr(rjieba, "_DEFAULT_JIEBA", None)
+        return _RjiebaCut(shared if shared is not None else rjieba.Jieba(), hmm), "rjieba"
     tokenizer = make_tokenizer(user_dict)
     return (lambda text: tokenizer.cut(text, HMM=hmm)), "jieba"
 
