@@ -89,6 +89,19 @@ def test_bad_index_lines_are_named(tmp_path, multistream):
         plan_chunks(dump, beyond, 2)
 
 
+def test_index_offsets_one_per_stream_and_bad_lines_inside_a_stream_named(tmp_path):
+    index = tmp_path / "x-index.txt.bz2"
+    index.write_bytes(bz2.compress(b"100:1:A\n100:2:B:C\n1000:3:\n1000:4:D\n100:5:E\n2000:6:F"))
+    assert read_stream_offsets(index) == [100, 1000, 2000]  # no final newline; 100 again: once
+    for data, what in ((b"100:1:A\n100:x:B\n100:3:C\n", "line 2: expected"),
+                       (b"100:1:A\n\n100:3:C\n", "empty lines"),
+                       (b"100:1:A\n100:2:B\n\n", "empty lines"),
+                       (b"", "lists no pages")):
+        index.write_bytes(bz2.compress(data))
+        with pytest.raises(InputError, match=what):
+            read_stream_offsets(index)
+
+
 def test_cli_extracts_one_chunk_with_the_index_found_beside_the_dump(prep, multistream, tmp_path):
     dump, _ = multistream
     prep("extract", dump, tmp_path / "out", "--chunks", "4", "--chunk", "2",

@@ -34,13 +34,17 @@ def index_for(dump: str | os.PathLike[str]) -> Path | None:
 
 
 _INDEX_LINE = re.compile(rb"^(\d+):\d+:", re.M)
+# One stream's run of index lines (they share its offset): one match per stream, not per page,
+# so a real dump's index (millions of pages) costs each chunk job no list of millions of offsets.
+_STREAM_RUN = re.compile(rb"(\d+):\d+:[^\n]*\n?(?:\1:\d+:[^\n]*\n?)*")
 
 
 def read_stream_offsets(index: str | os.PathLike[str]) -> list[int]:
     """Sorted start offsets of the page streams, from the index (errors name file and line).
 
     Every chunk job reads the whole index (a line per page), so it is parsed by one regex over
-    the decompressed bytes; the line-by-line loop runs only to name a bad line.
+    the decompressed bytes, one match per stream; the line-by-line loop runs only to name a bad
+    line.
     """
     index = Path(index)
     if not index.is_file():
@@ -49,13 +53,18 @@ def read_stream_offsets(index: str | os.PathLike[str]) -> list[int]:
         data = bz2.decompress(index.read_bytes())
     except (OSError, EOFError, ValueError) as err:
         raise InputError(f"{index}: cannot read the index ({err})") from None
-    found = _INDEX_LINE.findall(data)
-    lines = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
-    if len(found) != lines:
+    offsets: set[int] = set()
+    end = 0
+    for m in _STREAM_RUN.finditer(data):
+        if m.start() != end:
+            break  # a line that is not `offset:id:title` (or an empty one) lies in between
+        offsets.add(int(m.group(1)))
+        end = m.end()
+    if end != len(data):
         _name_bad_line(index, data)
-    if not found:
+    if not offsets:
         raise InputError(f"{index}: the index lists no pages")
-    return sorted({int(offset) for offset in set(found)})
+    return sorted(offsets)
 
 
 def _name_bad_line(index: Path, data: bytes) -> None:
