@@ -232,7 +232,7 @@ def process(
     from .text.files import process_dump_chunk, process_file
 
     if chunk is not None:
-        from .text.multistream import index_for
+        from .text.multistream import chunk_sizes, index_for
 
         if chunk > chunks:
             raise ValueError(f"--chunk {chunk} is beyond --chunks {chunks}")
@@ -241,8 +241,6 @@ def process(
             raise ValueError(f"{input}: --chunk needs a multistream dump and its index (--index)")
         if extract_engine == Engine.gensim:
             raise ValueError("--extract-engine gensim reads single-stream dumps only; use wikiextractor or fast")
-        from .text.multistream import chunk_sizes
-
         # a bar's total reads the index once more: only when a bar is drawn (not in workflow jobs)
         total = chunk_sizes(input, index, chunks)[chunk - 1] if err.is_terminal else None
         with byte_progress(f"process chunk {chunk}/{chunks}", total, err) as progress:
@@ -250,15 +248,11 @@ def process(
                                          rules, str(rejects) if rejects else None, config,
                                          convert_engine.value, segment_engine.value, hmm, user_dict,
                                          convert_tokens, progress, format.value)
-        for result in results:
-            err.print(result.summary(), highlight=False)
-        if stats is not None:
-            write_json(stats, [result.to_dict() for result in results])
-        return
-    with byte_progress("process", file_size(input), err) as progress:
-        results = process_file(input, output, rules, str(rejects) if rejects else None, config,
-                               convert_engine.value, segment_engine.value, hmm, user_dict,
-                               convert_tokens, format.value, progress)
+    else:
+        with byte_progress("process", file_size(input), err) as progress:
+            results = process_file(input, output, rules, str(rejects) if rejects else None, config,
+                                   convert_engine.value, segment_engine.value, hmm, user_dict,
+                                   convert_tokens, format.value, progress)
     for result in results:
         err.print(result.summary(), highlight=False)
     if stats is not None:
