@@ -73,7 +73,7 @@ BIN = Path(sys.executable).parent
 #: stats.json each one's in-process seconds come from. `process` is clean → convert → segment
 #: fused into one job per chunk; `process_streams` (a multistream dump, stages fused) is
 #: extract → clean → convert → segment in one job per chunk.
-PIPELINE_RULES = ("extract", "extract_streams", "process_streams", "process", "clean", "convert",
+PIPELINE_RULES = ("plan_streams", "extract", "extract_streams", "process_streams", "process", "clean", "convert",
                   "segment", "corpus")
 RULE_STAGES = {"extract_streams": ("extract",), "process": ("clean", "convert", "segment"),
                "process_streams": ("extract", "clean", "convert", "segment"), "corpus": ("gather",)}

@@ -1,5 +1,4 @@
 # Shared helpers of the prepsuite rules: where `prep` is, which dump, how many chunks.
-import json
 import os
 import shlex
 import shutil
@@ -81,6 +80,21 @@ INDEX = config.get("index") or (index_for(DUMP) if os.path.exists(DUMP) else Non
 MULTISTREAM = bool(INDEX)
 # Files whose contents shape the text stages: editing one reruns the jobs that read it.
 SETTING_FILES = [f for f in (config["clean"].get("rules_file"), config["segment"].get("user_dict")) if f]
+
+
+def in_process(log_path: str, step, *args) -> None:
+    """Run a library step inside Snakemake's process, for steps shorter than an interpreter start
+    (`prep`'s start-up alone is half a second). The log gets what `prep` would have written: the
+    step's summary, or the error."""
+    with open(log_path, "w", encoding="utf-8") as log:
+        try:
+            result = step(*args)
+        except (ValueError, OSError) as err:  # InputError is a ValueError
+            log.write(f"prep: error: {err}\n")
+            raise
+        summary = getattr(result, "summary", None)
+        if callable(summary):
+            log.write(summary() + "\n")
 
 
 def opt(flag: str, value) -> str:

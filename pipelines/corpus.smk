@@ -1,7 +1,9 @@
 # The text corpus: dump → extract → (per chunk) clean → convert → segment → gather.
 # With fuse_stages (default) one job per chunk runs clean → convert → segment as one stream
 # (`prep process`); a multistream dump's chunk job starts from its own bz2 streams, extraction
-# included. Without it each stage is a job of its own. Same bytes either way.
+# included, after reading the dump's index once (plan_streams). Without it each stage is a job
+# of its own. Same bytes either way. The plan and the gather are light: they run inside
+# Snakemake's own process (`run:`), saving an interpreter start each.
 # Logs in results/logs/<rule>/, benchmarks in results/benchmarks/<rule>/.
 
 FUSE = config.get("fuse_stages", True)
@@ -23,12 +25,39 @@ def text_stage_options(config) -> str:
     ) if part)
 
 
+if MULTISTREAM:
+
+    # Runs inside Snakemake's own process (no interpreter start); never sent to a cluster node.
+    localrules: plan_streams
+
+    rule plan_streams:
+        """The index lists every page of the dump: read it once, here, rather than in every
+        chunk job (seconds per job on a real dump). Chunk jobs read this plan instead."""
+        input:
+            dump=DUMP,
+            index=INDEX,
+        output:
+            "results/plan/streams.json",
+        log:
+            "results/logs/plan_streams/streams.log",
+        benchmark:
+            "results/benchmarks/plan_streams/streams.tsv"
+        params:
+            chunks=CHUNKS,
+        run:
+            from prepsuite.text.multistream import write_plan
+
+            in_process(log[0], write_plan, input.dump, input.index, params.chunks, output[0])
+
+    PLAN = rules.plan_streams.output[0]
+
+
 if MULTISTREAM and FUSE:
 
     rule process_streams:
         input:
             dump=DUMP,
-            index=INDEX,
+            plan=PLAN,
             settings=SETTING_FILES,
         output:
             chunk="results/segment/chunk-{scatteritem}.txt",
@@ -43,7 +72,7 @@ if MULTISTREAM and FUSE:
             engine=config["extract"]["engine"],
             options=text_stage_options(config),
         shell:
-            "{PREP} process {input.dump:q} {output.chunk:q} --index {input.index:q} --chunks {CHUNKS}"
+            "{PREP} process {input.dump:q} {output.chunk:q} --index {input.plan:q} --chunks {CHUNKS}"
             " --chunk {params.number} --extract-engine {params.engine} {params.options}"
             " --rejects {output.rejects:q} --stats {output.stats:q} 2> {log:q}"
 
@@ -54,7 +83,7 @@ elif MULTISTREAM:
     rule extract_streams:
         input:
             dump=DUMP,
-            index=INDEX,
+            plan=PLAN,
         output:
             chunk="results/extract/chunk-{scatteritem}.jsonl",
             stats="results/stats/extract/{scatteritem}.json",
@@ -66,7 +95,7 @@ elif MULTISTREAM:
             number=lambda wildcards: wildcards.scatteritem.split("-of-")[0],
             engine=config["extract"]["engine"],
         shell:
-            "{PREP} extract {input.dump:q} results/extract --index {input.index:q} --chunks {CHUNKS}"
+            "{PREP} extract {input.dump:q} results/extract --index {input.plan:q} --chunks {CHUNKS}"
             " --engine {params.engine}"
             " --chunk {params.number} --processes 1 --name-template 'chunk-{{number}}-of-{{total}}.jsonl'"
             " --stats {output.stats:q} 2> {log:q}"
@@ -189,6 +218,11 @@ else:
     )
 
 
+# Concatenating or merging the chunks takes less time than starting an interpreter: it runs
+# inside Snakemake's own process, on the machine that holds the chunks.
+localrules: corpus
+
+
 rule corpus:
     input:
         chunks=gather.split("results/segment/chunk-{scatteritem}." + SEGMENTED),
@@ -201,15 +235,10 @@ rule corpus:
     benchmark:
         "results/benchmarks/corpus/corpus.tsv"
     params:
-        stats=lambda wildcards, input: " ".join(f"--stats-file {shlex.quote(p)}" for p in input.stats),
-        settings=shlex.quote(
-            json.dumps(
-                {k: config[k] for k in ("chunks", "fuse_stages", "extract", "clean", "convert", "segment")}
-                | {"dump": DUMP, "index": str(INDEX or "")},
-                ensure_ascii=False,
-                sort_keys=True,
-            )
-        ),
-    shell:
-        "{PREP} gather {input.chunks:q} -o {output.corpus:q} {params.stats}"
-        " --stats-output {output.stats:q} --config-json {params.settings} 2> {log:q}"
+        settings={k: config[k] for k in ("chunks", "fuse_stages", "extract", "clean", "convert", "segment")}
+        | {"dump": DUMP, "index": str(INDEX or "")},
+    run:
+        from prepsuite.text.gather import gather_corpus
+
+        in_process(log[0], gather_corpus, list(input.chunks), output.corpus, list(input.stats),
+                   output.stats, {"config": params.settings})

@@ -102,6 +102,47 @@ def test_index_offsets_one_per_stream_and_bad_lines_inside_a_stream_named(tmp_pa
             read_stream_offsets(index)
 
 
+def test_a_plan_read_once_gives_every_job_the_index_s_ranges(prep, multistream, tmp_path, monkeypatch):
+    """The workflow reads the index once (`prep plan`); chunk jobs given the plan never open it
+    and write the same chunks as jobs that read the index themselves."""
+    dump, index = multistream
+    plan = tmp_path / "streams.json"
+    result = prep("plan", dump, "-o", plan, "--chunks", "3")
+    assert "streams in 3 chunks" in result.output
+    assert plan_chunks(dump, plan, 3) == plan_chunks(dump, index, 3)
+    for k in (1, 2, 3):
+        prep("process", dump, tmp_path / f"index-{k}.txt", "--chunk", k, "--chunks", "3", "--index", index)
+    import prepsuite.text.multistream as ms
+
+    def no_index(path):
+        raise AssertionError(f"read the index {path}")
+
+    monkeypatch.setattr(ms, "read_stream_offsets", no_index)
+    for k in (1, 2, 3):
+        prep("process", dump, tmp_path / f"plan-{k}.txt", "--chunk", k, "--chunks", "3", "--index", plan)
+        assert (tmp_path / f"plan-{k}.txt").read_bytes() == (tmp_path / f"index-{k}.txt").read_bytes()
+    extract_multistream_chunk(dump, plan, 1, 3, tmp_path / "x.jsonl")
+    assert docs(tmp_path / "x.jsonl")
+
+
+def test_a_stale_or_foreign_plan_is_refused_by_name(prep, multistream, tmp_path):
+    dump, index = multistream
+    plan = tmp_path / "streams.json"
+    prep("plan", dump, "-o", plan, "--chunks", "3", "--index", index)
+    result = prep("process", dump, tmp_path / "o.txt", "--chunk", "1", "--chunks", "2", "--index", plan, ok=False)
+    assert result.exit_code == 1 and "streams.json: planned for 3 chunks, not 2" in result.output
+    other, _ = build_multistream(tmp_path / "other-multistream.xml.bz2", repeat=1, pages_per_stream=7)
+    with pytest.raises(InputError, match=r"streams.json: planned for a dump of \d+ bytes, but .*other-multistream"):
+        plan_chunks(other, plan, 3)
+    for text in ("{}", "not json", '{"format": "prepsuite stream plan", "chunks": 3}'):
+        plan.write_text(text, encoding="utf-8")
+        with pytest.raises(InputError, match="streams.json: not a stream plan"):
+            plan_chunks(dump, plan, 3)
+    with pytest.raises(InputError, match="stream plan not found"):
+        plan_chunks(dump, tmp_path / "missing.json", 3)
+    assert not (tmp_path / "o.txt").exists()
+
+
 def test_cli_extracts_one_chunk_with_the_index_found_beside_the_dump(prep, multistream, tmp_path):
     dump, _ = multistream
     prep("extract", dump, tmp_path / "out", "--chunks", "4", "--chunk", "2",

@@ -125,12 +125,32 @@ def test_multistream_dump_gives_the_same_corpus(reference, tmp_path):
     # one job per chunk goes from its own bz2 streams to segmented text: no extracted chunk files
     per_chunk = sorted((work / "results/stats/process").glob("*.json"))
     assert len(per_chunk) == 8 and not (work / "results/extract").exists()
+    # the index was read once, into the plan every chunk job read instead
+    plan = json.loads((work / "results/plan/streams.json").read_text())
+    assert plan["chunks"] == 8 and len(plan["ranges"]) == 8
     for path in per_chunk:
         assert [s["stage"] for s in json.loads(path.read_text())] == ["extract", "clean", "convert", "segment"]
     stats = json.loads((work / "results/corpus/stats.json").read_text())
     stages = {s["stage"]: s for s in stats["stages"]} if isinstance(stats["stages"], list) else stats["stages"]
     assert stages["extract"]["docs_out"] == stages["clean"]["docs_in"] == 48
     assert stages["extract"]["counters"]["engine_wikiextractor"] >= 1
+
+
+def test_a_damaged_chunk_stops_the_gather_with_its_name_and_line(tmp_path):
+    """The gather runs inside Snakemake's process; its errors still reach the log and the run
+    fails, leaving no corpus behind."""
+    work = snakemake_workdir(tmp_path)
+    dump = prepsuite.sample_dump(multistream=True)
+    snakemake(work, "-j2", "corpus", "--config", f"dump={dump}", "chunks=3")
+    chunk = work / "results/segment/chunk-2-of-3.txt"
+    chunk.write_bytes(chunk.read_bytes() + "坏\n".encode("utf-8")[:2] + b"\n")
+    proc = snakemake(work, "-j2", "corpus", "--config", f"dump={dump}", "chunks=3", check=False)
+    assert proc.returncode != 0
+    lines = len(chunk.read_bytes().splitlines())
+    message = f"chunk-2-of-3.txt: line {lines}: invalid UTF-8"
+    assert message in (work / "results/logs/corpus/corpus.log").read_text(encoding="utf-8")
+    assert message in proc.stderr
+    assert not (work / "results/corpus/corpus.txt").exists()
 
 
 def test_multistream_dump_with_separate_jobs_gives_the_same_corpus(reference, tmp_path):

@@ -98,7 +98,7 @@ def extract(
     engine: Annotated[Engine, typer.Option(help="wikiextractor (default); fast (prepsuite's own regex converter, several times faster); or gensim's WikiCorpus with a tokenizer that keeps all Chinese text.")] = Engine.wikiextractor,
     processes: Annotated[int, typer.Option(min=0, help="Worker processes for the engine; 0 means one per core.")] = 0,
     name_template: Annotated[str, typer.Option(help="Chunk file name; may use {index} (0-based), {number} (1-based) and {total}.")] = "chunk-{index:03d}.jsonl",
-    index: Annotated[Optional[Path], typer.Option(help="Index of a multistream dump (lines offset:id:title). Found automatically beside a *-multistream.xml.bz2 dump; with it, chunk k is the k-th run of bz2 streams.")] = None,
+    index: Annotated[Optional[Path], typer.Option(help="Index of a multistream dump (lines offset:id:title), or the stream plan `prep plan` wrote from it (.json; the index is then not read again). Found automatically beside a *-multistream.xml.bz2 dump; with it, chunk k is the k-th run of bz2 streams.")] = None,
     chunk: Annotated[Optional[int], typer.Option(min=1, help="Multistream dumps only: extract just chunk K of --chunks (1-based), decompressing only its streams.")] = None,
     stats: StatsOpt = None,
 ) -> None:
@@ -218,7 +218,7 @@ def process(
     format: FormatOpt = Format.auto,
     chunk: Annotated[Optional[int], typer.Option(min=1, help="INPUT is a multistream dump: extract chunk K of --chunks (1-based) from its own bz2 streams and run it through the three stages in this one process, with no intermediate file. OUTPUT: JSON lines (id, title, text) for a .jsonl name or '-', else plain text (one document per line, what `prep gather` concatenates).")] = None,
     chunks: Annotated[int, typer.Option(min=1, help="With --chunk: how many chunks the dump's streams are split into.")] = 1,
-    index: Annotated[Optional[Path], typer.Option(help="With --chunk: the multistream index (found beside a *-multistream.xml.bz2 dump if not given).")] = None,
+    index: Annotated[Optional[Path], typer.Option(help="With --chunk: the multistream index (found beside a *-multistream.xml.bz2 dump if not given), or the stream plan `prep plan` wrote from it (.json: what workflow jobs read, so the index is read once, not per job).")] = None,
     extract_engine: Annotated[Engine, typer.Option(help="With --chunk: extraction engine, wikiextractor or fast (see `prep extract --help`).")] = Engine.fast,
     stats: Annotated[Optional[Path], typer.Option("--stats", help="Write the stages' counters to this JSON file (a list; with --chunk the extraction comes first).")] = None,
 ) -> None:
@@ -279,6 +279,29 @@ def gather(
     extra = {"config": json.loads(config_json)} if config_json else None
     result = gather_corpus(list(chunks), output, list(stats_file or []), stats_output, extra)
     err.print(result.summary(), highlight=False)
+
+
+@app.command()
+@user_errors
+def plan(
+    dump: Annotated[Path, typer.Argument(help="Multistream dump (*-pages-articles-multistream.xml.bz2).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The stream plan (JSON, written atomically): the byte ranges of every chunk.")],
+    chunks: Annotated[int, typer.Option(min=1, help="Number of chunks the page streams are split into (contiguous runs of about equal compressed size).")] = 8,
+    index: Annotated[Optional[Path], typer.Option(help="The dump's index (lines offset:id:title); found beside a *-multistream.xml.bz2 dump if not given.")] = None,
+) -> None:
+    """Read a multistream dump's index once and write each chunk's byte ranges.
+
+    Chunk jobs given the plan as --index skip the index, which lists every page of the dump
+    (what the workflow does: one plan, then one job per chunk).
+
+    Example: prep plan zhwiki-latest-pages-articles-multistream.xml.bz2 -o streams.json --chunks 64
+    """
+    from .text.multistream import index_for, write_plan
+
+    index = index or index_for(dump)
+    if index is None:
+        raise ValueError(f"{dump}: no index given or found beside it (--index)")
+    err.print(f"{write_plan(dump, index, chunks, output).summary()} -> {output}", highlight=False)
 
 
 @app.command()

@@ -80,15 +80,29 @@ class StreamPlan:
 
     header: tuple[int, int]
     chunks: list[list[tuple[int, int]]]
+    dump_bytes: int  # a range ending at -1 runs to here
+
+    def sizes(self) -> list[int]:
+        """Compressed bytes of each chunk."""
+        return [sum((b if b >= 0 else self.dump_bytes) - a for a, b in ranges) for ranges in self.chunks]
+
+    def summary(self) -> str:
+        sizes = self.sizes()
+        return (f"plan: {sum(map(len, self.chunks))} streams in {len(self.chunks)} chunks of "
+                f"{min(sizes) / 1e6:.1f}–{max(sizes) / 1e6:.1f} MB compressed")
 
 
 def plan_chunks(dump: str | os.PathLike[str], index: str | os.PathLike[str], chunks: int) -> StreamPlan:
     """Split the page streams into ``chunks`` contiguous runs of about equal compressed size.
 
     The split depends only on the index and the file size, so every job computes the same plan.
+    ``index`` may also be a stream plan written by :func:`write_plan` (a ``.json`` file): it is
+    read instead, so that the index, a line per page, is read once and not by every chunk job.
     """
     if chunks < 1:
         raise ValueError(f"chunks must be >= 1, got {chunks}")
+    if is_plan(index):
+        return read_plan(index, dump, chunks)
     size = Path(dump).stat().st_size
     offsets = read_stream_offsets(index)
     if offsets[-1] >= size:
@@ -102,7 +116,68 @@ def plan_chunks(dump: str | os.PathLike[str], index: str | os.PathLike[str], chu
         k = min(chunks - 1, done * chunks // max(total, 1))
         plan[k].append((a, b))
         done += (b if b >= 0 else size) - a
-    return StreamPlan((0, offsets[0]), plan)
+    return StreamPlan((0, offsets[0]), plan, size)
+
+
+PLAN_FORMAT = "prepsuite stream plan"
+
+
+def is_plan(path: str | os.PathLike[str]) -> bool:
+    return Path(path).suffix == ".json"
+
+
+def write_plan(dump: str | os.PathLike[str], index: str | os.PathLike[str], chunks: int,
+               output: str | os.PathLike[str]) -> StreamPlan:
+    """Read the index once and write every chunk's byte ranges to ``output`` (JSON, atomically).
+
+    A real dump's index lists millions of pages; each chunk job reading it whole cost seconds
+    per job, more than its own work on small chunks. The plan is small (a pair per stream) and
+    records the dump's size and the chunk count, so a stale plan is refused, not used.
+    """
+    import json
+
+    from ..textio import atomic_output
+
+    if is_plan(index):
+        raise ValueError(f"{index}: is already a stream plan; give the dump's index")
+    plan = plan_chunks(dump, index, chunks)
+    record = {
+        "format": PLAN_FORMAT,
+        "dump": Path(dump).name,
+        "dump_bytes": plan.dump_bytes,
+        "index": Path(index).name,
+        "chunks": chunks,
+        "header": list(plan.header),
+        "ranges": [[list(r) for r in ranges] for ranges in plan.chunks],
+    }
+    with atomic_output(output) as fh:  # compact: a real dump has tens of thousands of streams
+        fh.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+    return plan
+
+
+def read_plan(path: str | os.PathLike[str], dump: str | os.PathLike[str], chunks: int) -> StreamPlan:
+    """The plan :func:`write_plan` wrote, checked against ``dump`` and ``chunks``."""
+    import json
+
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format") != PLAN_FORMAT:
+            raise ValueError
+        header = (int(data["header"][0]), int(data["header"][1]))
+        ranges = [[(int(a), int(b)) for a, b in chunk] for chunk in data["ranges"]]
+        planned, dump_bytes = int(data["chunks"]), int(data["dump_bytes"])
+    except FileNotFoundError:
+        raise InputError(f"{path}: stream plan not found") from None
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+        raise InputError(f"{path}: not a stream plan (write one with `prep plan`)") from None
+    size = Path(dump).stat().st_size
+    if dump_bytes != size:
+        raise InputError(f"{path}: planned for a dump of {dump_bytes} bytes, but {dump} has {size}; "
+                         "plan again with `prep plan`")
+    if planned != chunks or len(ranges) != chunks:
+        raise InputError(f"{path}: planned for {planned} chunks, not {chunks}; plan again with `prep plan`")
+    return StreamPlan(header, ranges, size)
 
 
 class StreamsReader(io.RawIOBase):
@@ -188,9 +263,7 @@ def chunk_sizes(dump: str | os.PathLike[str], index: str | os.PathLike[str], chu
     """Compressed bytes of each chunk's streams (progress bars' totals)."""
     if not Path(dump).is_file():
         raise InputError(f"{dump}: dump not found")
-    size = Path(dump).stat().st_size
-    return [sum((b if b >= 0 else size) - a for a, b in ranges)
-            for ranges in plan_chunks(dump, index, chunks).chunks]
+    return plan_chunks(dump, index, chunks).sizes()
 
 
 def open_chunk(dump: str | os.PathLike[str], index: str | os.PathLike[str], chunk: int,
