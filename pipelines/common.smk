@@ -5,7 +5,7 @@ import shutil
 import sys
 
 import prepsuite
-from prepsuite.text.multistream import index_for
+from prepsuite.text.multistream import index_for, is_plan
 
 
 def _find_prep() -> str:
@@ -83,14 +83,19 @@ SETTING_FILES = [f for f in (config["clean"].get("rules_file"), config["segment"
 
 
 def in_process(log_path: str, step, *args) -> None:
-    """Run a library step inside Snakemake's process, for steps shorter than an interpreter start
-    (`prep`'s start-up alone is half a second). The log gets what `prep` would have written: the
-    step's summary, or the error."""
+    """Run a library step inside Snakemake's process: `prep`'s start-up alone is half a second,
+    longer than the plan or the gather of a small dump. The log gets what `prep` would have
+    written: the step's summary, the error, or the traceback of an unexpected one."""
+    import traceback
+
     with open(log_path, "w", encoding="utf-8") as log:
         try:
             result = step(*args)
         except (ValueError, OSError) as err:  # InputError is a ValueError
             log.write(f"prep: error: {err}\n")
+            raise
+        except Exception:
+            log.write(traceback.format_exc())
             raise
         summary = getattr(result, "summary", None)
         if callable(summary):

@@ -2,8 +2,8 @@
 # With fuse_stages (default) one job per chunk runs clean → convert → segment as one stream
 # (`prep process`); a multistream dump's chunk job starts from its own bz2 streams, extraction
 # included, after reading the dump's index once (plan_streams). Without it each stage is a job
-# of its own. Same bytes either way. The plan and the gather are light: they run inside
-# Snakemake's own process (`run:`), saving an interpreter start each.
+# of its own. Same bytes either way. The plan and the gather run inside Snakemake's own process
+# (`run:`): on a small dump an interpreter start would take longer than either.
 # Logs in results/logs/<rule>/, benchmarks in results/benchmarks/<rule>/.
 
 FUSE = config.get("fuse_stages", True)
@@ -25,23 +25,31 @@ def text_stage_options(config) -> str:
     ) if part)
 
 
-if MULTISTREAM:
+if MULTISTREAM and is_plan(INDEX):
 
-    # Runs inside Snakemake's own process (no interpreter start); never sent to a cluster node.
+    from prepsuite.text.multistream import read_plan
+
+    read_plan(INDEX, DUMP, CHUNKS)  # `index=` names a plan made with `prep plan`: refuse a misfit now
+    PLAN = INDEX
+
+elif MULTISTREAM:
+
+    # Runs inside Snakemake's own process (no interpreter start), on the submitting machine.
     localrules: plan_streams
 
     rule plan_streams:
         """The index lists every page of the dump: read it once, here, rather than in every
-        chunk job (seconds per job on a real dump). Chunk jobs read this plan instead."""
+        chunk job (seconds per job on a real dump). Chunk jobs read this plan instead. One
+        file per chunk count, so going back to an earlier count finds its plan and chunks."""
         input:
             dump=DUMP,
             index=INDEX,
         output:
-            "results/plan/streams.json",
+            f"results/plan/streams-of-{CHUNKS}.json",
         log:
-            "results/logs/plan_streams/streams.log",
+            f"results/logs/plan_streams/streams-of-{CHUNKS}.log",
         benchmark:
-            "results/benchmarks/plan_streams/streams.tsv"
+            f"results/benchmarks/plan_streams/streams-of-{CHUNKS}.tsv"
         params:
             chunks=CHUNKS,
         run:
@@ -218,11 +226,8 @@ else:
     )
 
 
-# Concatenating or merging the chunks takes less time than starting an interpreter: it runs
-# inside Snakemake's own process, on the machine that holds the chunks.
-localrules: corpus
-
-
+# The gather runs inside Snakemake's own process (no interpreter start; on a cluster, Snakemake
+# sends it to a node like any job).
 rule corpus:
     input:
         chunks=gather.split("results/segment/chunk-{scatteritem}." + SEGMENTED),

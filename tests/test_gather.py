@@ -42,3 +42,31 @@ def test_gather_of_text_chunks_drops_empty_lines_and_names_bad_bytes(tmp_path):
     with pytest.raises(InputError, match=r"b\.txt: line 2: invalid UTF-8"):
         gather_corpus([tmp_path / "a.txt", tmp_path / "b.txt"], tmp_path / "corpus2.txt")
     assert not (tmp_path / "corpus2.txt").exists()
+
+
+def test_a_broken_stats_file_is_named_and_no_stats_json_appears(tmp_path):
+    (tmp_path / "c.txt").write_text("一\n", encoding="utf-8")
+    (tmp_path / "1-of-2.json").write_text('{"stage": "clean", "docs_in": 1}', encoding="utf-8")
+    (tmp_path / "2-of-2.json").write_text('{"stage": "clean", "docs_in"', encoding="utf-8")
+    with pytest.raises(InputError, match=r"2-of-2\.json: not a stats file"):
+        gather_corpus([tmp_path / "c.txt"], tmp_path / "corpus.txt",
+                      [tmp_path / "1-of-2.json", tmp_path / "2-of-2.json"], tmp_path / "stats.json")
+    with pytest.raises(InputError, match=r"3-of-2\.json: stats file not found"):
+        gather_corpus([tmp_path / "c.txt"], tmp_path / "corpus.txt", [tmp_path / "3-of-2.json"],
+                      tmp_path / "stats.json")
+    assert not (tmp_path / "stats.json").exists()
+
+
+def test_outputs_get_the_mode_the_umask_allows(tmp_path):
+    import os
+
+    from prepsuite.textio import current_umask
+
+    old = os.umask(0o027)
+    try:
+        assert current_umask() == 0o027
+        (tmp_path / "c.txt").write_text("一\n", encoding="utf-8")
+        gather_corpus([tmp_path / "c.txt"], tmp_path / "corpus.txt")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "corpus.txt").stat().st_mode & 0o777 == 0o640

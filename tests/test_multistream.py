@@ -127,20 +127,37 @@ def test_a_plan_read_once_gives_every_job_the_index_s_ranges(prep, multistream, 
 
 def test_a_stale_or_foreign_plan_is_refused_by_name(prep, multistream, tmp_path):
     dump, index = multistream
-    plan = tmp_path / "streams.json"
+    plan = tmp_path / "streams.plan"  # any name: a plan is told from an index by its content
     prep("plan", dump, "-o", plan, "--chunks", "3", "--index", index)
+    assert plan_chunks(dump, plan, 3) == plan_chunks(dump, index, 3)
     result = prep("process", dump, tmp_path / "o.txt", "--chunk", "1", "--chunks", "2", "--index", plan, ok=False)
-    assert result.exit_code == 1 and "streams.json: planned for 3 chunks, not 2" in result.output
+    assert result.exit_code == 1 and "streams.plan: planned for 3 chunks, not 2" in result.output
     other, _ = build_multistream(tmp_path / "other-multistream.xml.bz2", repeat=1, pages_per_stream=7)
-    with pytest.raises(InputError, match=r"streams.json: planned for a dump of \d+ bytes, but .*other-multistream"):
+    with pytest.raises(InputError, match=r"streams.plan: planned for a dump of \d+ bytes, but .*other-multistream"):
         plan_chunks(other, plan, 3)
-    for text in ("{}", "not json", '{"format": "prepsuite stream plan", "chunks": 3}'):
+    # another dump of the very same size: its bytes where the streams start differ
+    same_size = tmp_path / "same-size-multistream.xml.bz2"
+    data = bytearray(dump.read_bytes())
+    data[-100:-90] = bytes(10)
+    same_size.write_bytes(bytes(data))
+    with pytest.raises(InputError, match="streams.plan: planned for another dump than .*same-size"):
+        plan_chunks(same_size, plan, 3)
+    record = json.loads(plan.read_text(encoding="utf-8"))
+    record["ranges"][1][0][0] = dump.stat().st_size + 5  # a range beyond the end of the dump
+    plan.write_text(json.dumps(record), encoding="utf-8")
+    with pytest.raises(InputError, match="streams.plan: corrupt stream plan"):
+        plan_chunks(dump, plan, 3)
+    for text in ("{}", "{not json", '{"format": "prepsuite stream plan", "chunks": 3}'):
         plan.write_text(text, encoding="utf-8")
-        with pytest.raises(InputError, match="streams.json: not a stream plan"):
+        with pytest.raises(InputError, match="streams.plan: not a stream plan"):
             plan_chunks(dump, plan, 3)
     with pytest.raises(InputError, match="stream plan not found"):
         plan_chunks(dump, tmp_path / "missing.json", 3)
     assert not (tmp_path / "o.txt").exists()
+    result = prep("plan", tmp_path / "nope-multistream.xml.bz2", "-o", plan, ok=False)
+    assert result.exit_code == 1 and "nope-multistream.xml.bz2: dump not found" in result.output
+    result = prep("plan", dump, "-o", tmp_path / "again.json", "--index", tmp_path / "streams.plan", ok=False)
+    assert result.exit_code == 1 and "is already a stream plan" in result.output
 
 
 def test_cli_extracts_one_chunk_with_the_index_found_beside_the_dump(prep, multistream, tmp_path):

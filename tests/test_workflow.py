@@ -1,6 +1,7 @@
 """`snakemake -j8 corpus` from a fresh copy of the workflow, as the README promises."""
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -126,7 +127,7 @@ def test_multistream_dump_gives_the_same_corpus(reference, tmp_path):
     per_chunk = sorted((work / "results/stats/process").glob("*.json"))
     assert len(per_chunk) == 8 and not (work / "results/extract").exists()
     # the index was read once, into the plan every chunk job read instead
-    plan = json.loads((work / "results/plan/streams.json").read_text())
+    plan = json.loads((work / "results/plan/streams-of-8.json").read_text())
     assert plan["chunks"] == 8 and len(plan["ranges"]) == 8
     for path in per_chunk:
         assert [s["stage"] for s in json.loads(path.read_text())] == ["extract", "clean", "convert", "segment"]
@@ -134,6 +135,19 @@ def test_multistream_dump_gives_the_same_corpus(reference, tmp_path):
     stages = {s["stage"]: s for s in stats["stages"]} if isinstance(stats["stages"], list) else stats["stages"]
     assert stages["extract"]["docs_out"] == stages["clean"]["docs_in"] == 48
     assert stages["extract"]["counters"]["engine_wikiextractor"] >= 1
+
+
+def test_a_plan_made_beforehand_is_used_as_the_index(reference, tmp_path):
+    work = snakemake_workdir(tmp_path)
+    dump = prepsuite.sample_dump(multistream=True)
+    subprocess.run([str(Path(sys.executable).with_name("prep")), "plan", dump, "-o", "my.plan", "--chunks", "3"],
+                   cwd=work, check=True, capture_output=True)
+    proc = snakemake(work, "-j2", "corpus", "--config", f"dump={dump}", "chunks=2", "index=my.plan", check=False)
+    assert proc.returncode != 0 and "my.plan: planned for 3 chunks, not 2" in proc.stderr
+    assert not (work / "results").exists()  # refused before any job ran
+    snakemake(work, "-j2", "corpus", "--config", f"dump={dump}", "chunks=3", "index=my.plan")
+    assert (work / "results/corpus/corpus.txt").read_bytes() == (reference / "corpus.txt").read_bytes()
+    assert not (work / "results/plan").exists()
 
 
 def test_a_damaged_chunk_stops_the_gather_with_its_name_and_line(tmp_path):
@@ -150,7 +164,17 @@ def test_a_damaged_chunk_stops_the_gather_with_its_name_and_line(tmp_path):
     message = f"chunk-2-of-3.txt: line {lines}: invalid UTF-8"
     assert message in (work / "results/logs/corpus/corpus.log").read_text(encoding="utf-8")
     assert message in proc.stderr
-    assert not (work / "results/corpus/corpus.txt").exists()
+
+
+def test_going_back_to_an_earlier_chunk_count_reuses_its_plan_and_chunks(tmp_path):
+    work = snakemake_workdir(tmp_path)
+    dump = prepsuite.sample_dump(multistream=True)
+    snakemake(work, "-j2", "corpus", "--config", f"dump={dump}", "chunks=3")
+    snakemake(work, "-j2", "corpus", "--config", f"dump={dump}", "chunks=2")
+    assert sorted(p.name for p in (work / "results/plan").iterdir()) == ["streams-of-2.json", "streams-of-3.json"]
+    proc = snakemake(work, "-n", "-j2", "corpus", "--config", f"dump={dump}", "chunks=3")
+    jobs = re.findall(r"^(?:local)?rule (\w+):", proc.stdout, re.M)
+    assert jobs == ["corpus"]  # only the gather (its settings changed): no chunk job, no plan
 
 
 def test_multistream_dump_with_separate_jobs_gives_the_same_corpus(reference, tmp_path):

@@ -298,6 +298,8 @@ def plan(
     """
     from .text.multistream import index_for, write_plan
 
+    if not dump.is_file():
+        raise InputError(f"{dump}: dump not found")
     index = index or index_for(dump)
     if index is None:
         raise ValueError(f"{dump}: no index given or found beside it (--index)")

@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .textio import InputError
+
 
 @dataclass
 class StageStats:
@@ -101,9 +103,14 @@ def merge_stats_files(paths: list[str | Path]) -> dict[str, StageStats]:
     """
     merged: dict[str, StageStats] = {}
     for path in paths:
-        d = json.loads(Path(path).read_text(encoding="utf-8"))
-        for entry in d if isinstance(d, list) else [d]:
-            s = StageStats.from_dict(entry)
+        try:
+            d = json.loads(Path(path).read_text(encoding="utf-8"))
+            entries = [StageStats.from_dict(e) for e in (d if isinstance(d, list) else [d])]
+        except FileNotFoundError:
+            raise InputError(f"{path}: stats file not found") from None
+        except (ValueError, KeyError, TypeError, AttributeError) as err:
+            raise InputError(f"{path}: not a stats file ({err})") from None
+        for s in entries:
             if s.stage in merged:
                 merged[s.stage].merge(s)
             else:

@@ -154,7 +154,7 @@ def atomic_output(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO[
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual mode
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; outputs get the usual mode
         os.replace(tmp, target)
     except BaseException:
         try:
@@ -164,7 +164,19 @@ def atomic_output(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO[
         raise
 
 
-def _umask() -> int:
+def current_umask() -> int:
+    """The process's umask, read without changing it where Linux tells it (/proc/self/status).
+
+    Setting it to read it back would leave it 0 for a moment, and inside Snakemake's process
+    (the workflow's `run:` steps) a job started in that moment would create world-writable files.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
     mask = os.umask(0)
     os.umask(mask)
     return mask

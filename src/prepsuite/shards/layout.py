@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..textio import current_umask
+
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 INDEX = "index.db"
@@ -60,8 +62,7 @@ def check_output_dir(out: Path, overwrite: bool, marker: str) -> None:
 def _default_permissions(tmp: Path) -> None:
     """mkdtemp/mkstemp create private (0700/0600) entries; the finished output gets the modes a
     plain ``mkdir``/``open`` would have given it, so other users (a training job) can read it."""
-    mask = os.umask(0)
-    os.umask(mask)
+    mask = current_umask()
     os.chmod(tmp, 0o777 & ~mask)
     for entry in tmp.iterdir():
         if entry.is_file() and not entry.is_symlink():

@@ -120,10 +120,36 @@ def plan_chunks(dump: str | os.PathLike[str], index: str | os.PathLike[str], chu
 
 
 PLAN_FORMAT = "prepsuite stream plan"
+_SAMPLE = 4096  # bytes of the dump read at each chunk's start for the plan's fingerprint
 
 
 def is_plan(path: str | os.PathLike[str]) -> bool:
-    return Path(path).suffix == ".json"
+    """A stream plan (JSON) rather than Wikimedia's index (bz2), by its first byte when it
+    exists, else by its ``.json`` name (so a missing plan is reported as a plan)."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(64).lstrip()[:1] == b"{"
+    except OSError:
+        return Path(path).suffix.lower() == ".json"
+
+
+def _fingerprint(dump: str | os.PathLike[str], plan: StreamPlan) -> str:
+    """A hash of the dump's bytes where the plan says streams start (its header stream, the
+    first bytes of every chunk, its last bytes): another dump of the same size does not match."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(dump, "rb") as fh:
+        a, b = plan.header
+        fh.seek(a)
+        digest.update(fh.read(min(b - a, 1 << 20)))
+        for ranges in plan.chunks:
+            if ranges:
+                fh.seek(ranges[0][0])
+                digest.update(fh.read(_SAMPLE))
+        fh.seek(max(0, plan.dump_bytes - _SAMPLE))
+        digest.update(fh.read(_SAMPLE))
+    return digest.hexdigest()
 
 
 def write_plan(dump: str | os.PathLike[str], index: str | os.PathLike[str], chunks: int,
@@ -132,12 +158,15 @@ def write_plan(dump: str | os.PathLike[str], index: str | os.PathLike[str], chun
 
     A real dump's index lists millions of pages; each chunk job reading it whole cost seconds
     per job, more than its own work on small chunks. The plan is small (a pair per stream) and
-    records the dump's size and the chunk count, so a stale plan is refused, not used.
+    records the dump's size, a fingerprint of its bytes and the chunk count, so a plan made for
+    another dump or chunk count is refused, not used.
     """
     import json
 
     from ..textio import atomic_output
 
+    if not Path(dump).is_file():
+        raise InputError(f"{dump}: dump not found")
     if is_plan(index):
         raise ValueError(f"{index}: is already a stream plan; give the dump's index")
     plan = plan_chunks(dump, index, chunks)
@@ -145,6 +174,7 @@ def write_plan(dump: str | os.PathLike[str], index: str | os.PathLike[str], chun
         "format": PLAN_FORMAT,
         "dump": Path(dump).name,
         "dump_bytes": plan.dump_bytes,
+        "fingerprint": _fingerprint(dump, plan),
         "index": Path(index).name,
         "chunks": chunks,
         "header": list(plan.header),
@@ -167,17 +197,26 @@ def read_plan(path: str | os.PathLike[str], dump: str | os.PathLike[str], chunks
         header = (int(data["header"][0]), int(data["header"][1]))
         ranges = [[(int(a), int(b)) for a, b in chunk] for chunk in data["ranges"]]
         planned, dump_bytes = int(data["chunks"]), int(data["dump_bytes"])
+        fingerprint = str(data["fingerprint"])
     except FileNotFoundError:
         raise InputError(f"{path}: stream plan not found") from None
-    except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError, UnicodeDecodeError):
         raise InputError(f"{path}: not a stream plan (write one with `prep plan`)") from None
+    again = f"plan again with `prep plan --chunks {chunks}`"
+    if planned != chunks:
+        raise InputError(f"{path}: planned for {planned} chunks, not {chunks}; {again}")
     size = Path(dump).stat().st_size
     if dump_bytes != size:
-        raise InputError(f"{path}: planned for a dump of {dump_bytes} bytes, but {dump} has {size}; "
-                         "plan again with `prep plan`")
-    if planned != chunks or len(ranges) != chunks:
-        raise InputError(f"{path}: planned for {planned} chunks, not {chunks}; plan again with `prep plan`")
-    return StreamPlan(header, ranges, size)
+        raise InputError(f"{path}: planned for a dump of {dump_bytes} bytes, but {dump} has {size}; {again}")
+    starts = [header[0]] + [a for chunk in ranges for a, _ in chunk]
+    ends = [header[1]] + [b for chunk in ranges for _, b in chunk]
+    if (len(ranges) != planned or starts != sorted(starts) or not all(0 <= a < size for a in starts)
+            or not all(b == -1 or a < b <= size for a, b in zip(starts, ends))):
+        raise InputError(f"{path}: corrupt stream plan (its byte ranges do not fit {dump}); {again}")
+    plan = StreamPlan(header, ranges, size)
+    if _fingerprint(dump, plan) != fingerprint:
+        raise InputError(f"{path}: planned for another dump than {dump} (its bytes differ); {again}")
+    return plan
 
 
 class StreamsReader(io.RawIOBase):
