@@ -97,9 +97,7 @@ def in_process(log_path: str, step, *args) -> None:
         except Exception:
             log.write(traceback.format_exc())
             raise
-        summary = getattr(result, "summary", None)
-        if callable(summary):
-            log.write(summary() + "\n")
+        log.write(result.summary() + "\n")
 
 
 def opt(flag: str, value) -> str:

@@ -27,9 +27,9 @@ def text_stage_options(config) -> str:
 
 if MULTISTREAM and is_plan(INDEX):
 
-    from prepsuite.text.multistream import read_plan
+    from prepsuite.text.multistream import plan_chunks
 
-    read_plan(INDEX, DUMP, CHUNKS)  # `index=` names a plan made with `prep plan`: refuse a misfit now
+    plan_chunks(DUMP, INDEX, CHUNKS)  # `index=` names a plan made with `prep plan`: refuse a misfit now
     PLAN = INDEX
 
 elif MULTISTREAM:

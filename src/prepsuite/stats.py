@@ -48,9 +48,10 @@ class StageStats:
         self.chars_out += len(text)
         self.bytes_out += len(text.encode("utf-8"))
 
-    def count_passed(self, text: str) -> None:
-        """``count_in`` and ``count_out`` of a text that leaves unchanged (encoded once)."""
-        size = len(text.encode("utf-8"))
+    def count_passed(self, text: str, size: int | None = None) -> None:
+        """``count_in`` and ``count_out`` of a text that leaves unchanged (encoded once; not at
+        all when the caller has its UTF-8 ``size`` already)."""
+        size = len(text.encode("utf-8")) if size is None else size
         self.docs_in += 1
         self.docs_out += 1
         self.chars_in += len(text)

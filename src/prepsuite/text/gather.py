@@ -97,7 +97,7 @@ def gather_corpus(chunks: list[str | Path], output: str | Path,
                 continue
             out.write(data)
             out.write(b"\n")
-            stats.count_passed(text)
+            stats.count_passed(text, len(data))
     stats.stop()
     if stats_output is not None:
         merged = merge_stats_files(list(stats_files))

@@ -101,6 +101,8 @@ def plan_chunks(dump: str | os.PathLike[str], index: str | os.PathLike[str], chu
     """
     if chunks < 1:
         raise ValueError(f"chunks must be >= 1, got {chunks}")
+    if not Path(dump).is_file():
+        raise InputError(f"{dump}: dump not found")
     if is_plan(index):
         return read_plan(index, dump, chunks)
     size = Path(dump).stat().st_size
@@ -165,8 +167,6 @@ def write_plan(dump: str | os.PathLike[str], index: str | os.PathLike[str], chun
 
     from ..textio import atomic_output
 
-    if not Path(dump).is_file():
-        raise InputError(f"{dump}: dump not found")
     if is_plan(index):
         raise ValueError(f"{index}: is already a stream plan; give the dump's index")
     plan = plan_chunks(dump, index, chunks)
@@ -300,8 +300,6 @@ def header_bytes(dump: Path, plan: StreamPlan) -> bytes:
 
 def chunk_sizes(dump: str | os.PathLike[str], index: str | os.PathLike[str], chunks: int) -> list[int]:
     """Compressed bytes of each chunk's streams (progress bars' totals)."""
-    if not Path(dump).is_file():
-        raise InputError(f"{dump}: dump not found")
     return plan_chunks(dump, index, chunks).sizes()
 
 
