@@ -149,18 +149,28 @@ def pillow_rgb(path: Path) -> np.ndarray:
         return np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
 
 
+ON_GPU = pytest.mark.skipif(not GPU, reason="no CUDA device: the mixed (GPU) decoder cannot run here")
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("mixed", marks=ON_GPU)])
 @pytest.mark.parametrize("rank", [0, 1])
-def test_photos_decode_like_pillow_with_index_labels(photo_shards, rank):
-    """Every photo (odd sizes, all chroma subsamplings, EXIF orientations) decodes, matches Pillow."""
+def test_photos_decode_like_pillow_with_index_labels(photo_shards, rank, device):
+    """Every photo (odd sizes, all chroma subsamplings, EXIF orientations) decodes, matches Pillow.
+
+    On the CPU DALI decodes with libjpeg-turbo, as Pillow does: within 2 levels (0 in practice).
+    The GPU decoder is another implementation: on an H200 (DALI 2.4.0) the photos differed from
+    Pillow by 0.18-2.2 levels on average, with up to 37 at the 99.9th percentile, at a few pixels
+    (README, "Feeding training"); the bounds below leave room above those figures.
+    """
     shard_dir, by_hash = photo_shards
     shard = open_rank_shard(shard_dir, rank, 2)
     batch = 12
     epoch_samples = -(-len(shard) // batch) * batch
     source = ShardSource(shard, seed=0, first_epoch=0, start_sample=0, epoch_samples=epoch_samples, augment=False)
-    pipe = shard_pipeline(source, batch_size=batch, mode="decode", device="cpu", py_num_workers=1)
+    pipe = shard_pipeline(source, batch_size=batch, mode="decode", device=device, py_num_workers=1)
     pipe.build()
     labels_of = dict(index_rows(shard_dir, rank))
-    seen = []
+    seen, off = [], []
     fd = os.open(shard.path, os.O_RDONLY)
     try:
         while True:
@@ -168,6 +178,8 @@ def test_photos_decode_like_pillow_with_index_labels(photo_shards, rank):
                 images, labels, positions = pipe.run()
             except StopIteration:
                 break
+            if device == "mixed":
+                images, labels = images.as_cpu(), labels.as_cpu()
             for i in range(batch):
                 pos = int(np.asarray(positions.at(i)))
                 got = np.asarray(images.at(i))
@@ -176,12 +188,17 @@ def test_photos_decode_like_pillow_with_index_labels(photo_shards, rank):
                 want = pillow_rgb(original)
                 assert got.dtype == np.uint8 and got.shape == want.shape, original.name
                 diff = np.abs(got.astype(np.int16) - want.astype(np.int16))
-                assert diff.max() <= 2, f"{original.name}: differs from Pillow by up to {diff.max()}"
+                mean, p999 = diff.mean(), np.percentile(diff, 99.9)
+                if device == "cpu" and diff.max() > 2:
+                    off.append(f"{original.name}: differs from Pillow by up to {diff.max()}")
+                if device == "mixed" and (mean > 3 or p999 > 48):
+                    off.append(f"{original.name}: differs from Pillow by {mean:.2f} on average, {p999:.0f} at p99.9")
                 assert int(np.asarray(labels.at(i))) == labels_of[pos]
                 seen.append(pos)
     finally:
         os.close(fd)
         del pipe
+    assert not off, "; ".join(off)
     # The last batch is completed with the epoch's first samples; the loader cuts those off.
     assert sorted(seen[: len(shard)]) == list(range(len(shard)))
 
@@ -355,6 +372,24 @@ def test_cpu_is_chosen_without_a_gpu(small_shards):
         ShardLoader(small_shards, 8, rank=0, nranks=2, device="mixed")
 
 
+def test_cpu_decoding_spawns_its_readers_once_cuda_is_initialised(small_shards, monkeypatch):
+    """A training loop on the GPU may initialise CUDA before a CPU-decoding loader starts; DALI then
+    refuses forked reader workers (seen on a GPU machine), so the loader spawns them instead."""
+    import prepsuite.dali.pipeline as pipeline
+
+    forked = ShardLoader(small_shards, 8, rank=0, nranks=2, return_index=True, **FAST)
+    before = run_epoch(forked)
+    monkeypatch.setattr(pipeline, "cuda_initialized", lambda: True)
+    spawned = ShardLoader(small_shards, 8, rank=0, nranks=2, return_index=True, **FAST)
+    after = run_epoch(spawned)
+    assert forked._pipe.py_start_method == "fork" and spawned._pipe.py_start_method == "spawn"
+    assert len(before) == len(after) == 3
+    for (a, la, pa), (b, lb, pb) in zip(before, after):
+        assert torch.equal(pa, pb) and torch.equal(la, lb) and torch.equal(a, b)
+    forked.close()
+    spawned.close()
+
+
 @pytest.mark.parametrize(
     "payload, reason",
     [
@@ -378,7 +413,7 @@ def test_a_bad_sample_is_named_by_shard_and_line(tmp_path, payload, reason):
     loader.close()
 
 
-@pytest.mark.skipif(not GPU, reason="no CUDA device: the mixed (GPU) decoder cannot run here")
+@ON_GPU
 def test_mixed_decoding_on_the_gpu_matches_cpu(small_shards):
     cpu = ShardLoader(small_shards, 8, rank=0, nranks=2, train=False, device="cpu", size=32)
     gpu = ShardLoader(small_shards, 8, rank=0, nranks=2, train=False, device="mixed", size=32)

@@ -36,6 +36,20 @@ def cuda_device_count() -> int:
         return 0
 
 
+def cuda_initialized() -> bool:
+    """Whether this process has already initialised the CUDA driver (PyTorch or DALI may have).
+
+    A process that has must not fork: DALI refuses to start forked reader workers then, even for a
+    pipeline that decodes on the CPU (a training loop on the GPU with CPU decoding, say).
+    """
+    try:
+        from nvidia.dali.backend import IsDriverInitialized
+
+        return bool(IsDriverInitialized())
+    except Exception:  # no driver library at all: nothing was initialised
+        return False
+
+
 def resolve_device(device: str) -> str:
     """``"mixed"`` (GPU decoding) or ``"cpu"`` for a requested ``device``.
 
@@ -147,7 +161,7 @@ def shard_pipeline(
     ``device``: ``"auto"`` (GPU decoding when a CUDA device is present), ``"mixed"``/``"gpu"`` or
     ``"cpu"``. Images and labels of a GPU pipeline are on the GPU, positions stay on the CPU.
     ``py_start_method="auto"`` forks the reader workers on the CPU and spawns them when the GPU is
-    used (a process holding a CUDA context must not fork).
+    used or CUDA is already initialised in this process (such a process must not fork).
     """
     from nvidia.dali import Pipeline
     import nvidia.dali.fn as fn
@@ -167,7 +181,7 @@ def shard_pipeline(
     if gpu and device_id is None:
         device_id = default_device_id()
     if py_start_method == "auto":
-        py_start_method = "spawn" if gpu else "fork"
+        py_start_method = "spawn" if gpu or cuda_initialized() else "fork"
     dtype = types.FLOAT16 if fp16 else types.FLOAT
 
     pipe = Pipeline(
