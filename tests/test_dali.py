@@ -377,12 +377,15 @@ def test_cpu_decoding_spawns_its_readers_once_cuda_is_initialised(small_shards, 
     refuses forked reader workers (seen on a GPU machine), so the loader spawns them instead."""
     import prepsuite.dali.pipeline as pipeline
 
+    # On a GPU machine this test module has initialised CUDA already (it counted the devices).
+    first = "spawn" if pipeline.cuda_initialized() else "fork"
     forked = ShardLoader(small_shards, 8, rank=0, nranks=2, return_index=True, **FAST)
     before = run_epoch(forked)
     monkeypatch.setattr(pipeline, "cuda_initialized", lambda: True)
     spawned = ShardLoader(small_shards, 8, rank=0, nranks=2, return_index=True, **FAST)
     after = run_epoch(spawned)
-    assert forked._pipe.py_start_method == "fork" and spawned._pipe.py_start_method == "spawn"
+    assert forked._pipe.py_start_method == first and spawned._pipe.py_start_method == "spawn"
+    assert first == ("spawn" if GPU else "fork")
     assert len(before) == len(after) == 3
     for (a, la, pa), (b, lb, pb) in zip(before, after):
         assert torch.equal(pa, pb) and torch.equal(la, lb) and torch.equal(a, b)
