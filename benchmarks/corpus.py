@@ -246,7 +246,7 @@ def union_length(intervals: list[tuple[float, float]]) -> float:
     return total
 
 
-def run_pipeline(dump: Path, work: Path, chunks: int, jobs: int, repo: Path = REPO,
+def run_pipeline(dump: Path, work: Path, chunks: int | str, jobs: int, repo: Path = REPO,
                  settings: list[str] = ()) -> Result:
     """``snakemake -jJ corpus`` with ``repo``'s workflow and code (another checkout's ``src``
     goes first on PYTHONPATH, so a snapshot of a commit is measured, not the working tree)."""
@@ -413,7 +413,7 @@ class RunSpec:
 
     dump: str = "single"  # single | multi
     extract: str = "wikiextractor"
-    chunks: int = 2
+    chunks: int | str = 2  # or "auto", the config's default
     jobs: int = 2
 
     @property
@@ -434,11 +434,16 @@ SPEED_RUNS = (
     RunSpec("multi", "fast", 8, 2),
     RunSpec("multi", "fast", 2, 1),
 )
-_SPEC_KEYS = {"dump": str, "extract": str, "chunks": int, "jobs": int}
+def _chunk_count(value: str) -> int | str:
+    return "auto" if value == "auto" else int(value)
+
+
+_SPEC_KEYS = {"dump": str, "extract": str, "chunks": _chunk_count, "jobs": int}
 
 
 def parse_run(text: str) -> RunSpec:
-    """``dump=multi,extract=fast,chunks=8,jobs=1`` (any subset; the rest are RunSpec's defaults)."""
+    """``dump=multi,extract=fast,chunks=8,jobs=1`` (any subset; the rest are RunSpec's defaults;
+    ``chunks=auto`` leaves the count to the workflow's config)."""
     fields: dict = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
         key, sep, value = item.partition("=")
@@ -450,8 +455,8 @@ def parse_run(text: str) -> RunSpec:
         except ValueError:
             raise argparse.ArgumentTypeError(f"--run {text!r}: {key} must be an integer") from None
     spec = RunSpec(**fields)
-    if spec.dump not in ("single", "multi") or spec.chunks < 1 or spec.jobs < 1:
-        raise argparse.ArgumentTypeError(f"--run {text!r}: dump is single or multi, chunks and jobs >= 1")
+    if spec.dump not in ("single", "multi") or (spec.chunks != "auto" and spec.chunks < 1) or spec.jobs < 1:
+        raise argparse.ArgumentTypeError(f"--run {text!r}: dump is single or multi, chunks auto or >= 1, jobs >= 1")
     return spec
 
 

@@ -5,6 +5,7 @@ import shutil
 import sys
 
 import prepsuite
+from prepsuite.text.chunks import resolve_chunks
 from prepsuite.text.multistream import index_for, is_plan
 
 
@@ -46,8 +47,10 @@ def _check_config(config: dict) -> None:
                             f" (got {config.get(section)!r})")
     if problems:
         raise ValueError("bad workflow config (pipelines/config.yaml or --config):\n  " + "\n  ".join(problems))
-    if not isinstance(config.get("chunks"), int) or config["chunks"] < 1:
-        problems.append(f"chunks: must be an integer >= 1, got {config.get('chunks')!r}")
+    try:
+        resolve_chunks(config.get("chunks"), "")
+    except ValueError as err:
+        problems.append(str(err))
     fuse = config.get("fuse_stages", True)
     if isinstance(fuse, str) and fuse.lower() in _BOOLEANS:  # --config fuse_stages=false
         config["fuse_stages"] = _BOOLEANS[fuse.lower()]
@@ -74,7 +77,7 @@ def _check_config(config: dict) -> None:
 _check_config(config)
 PREP = _find_prep()
 DUMP = config.get("dump") or prepsuite.sample_dump()
-CHUNKS = int(config["chunks"])
+CHUNKS = resolve_chunks(config["chunks"], DUMP)  # `auto`: one per CPU, more for a big dump
 # A multistream dump with its index is extracted one chunk per job (each job reads its streams).
 INDEX = config.get("index") or (index_for(DUMP) if os.path.exists(DUMP) else None)
 MULTISTREAM = bool(INDEX)

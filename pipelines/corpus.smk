@@ -240,8 +240,8 @@ rule corpus:
     benchmark:
         "results/benchmarks/corpus/corpus.tsv"
     params:
-        settings={k: config[k] for k in ("chunks", "fuse_stages", "extract", "clean", "convert", "segment")}
-        | {"dump": DUMP, "index": str(INDEX or "")},
+        settings={k: config[k] for k in ("fuse_stages", "extract", "clean", "convert", "segment")}
+        | {"chunks": CHUNKS, "dump": DUMP, "index": str(INDEX or "")},
     run:
         from prepsuite.text.gather import gather_corpus
 

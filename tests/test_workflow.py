@@ -12,11 +12,14 @@ import pytest
 
 from conftest import snakemake, snakemake_workdir
 import prepsuite
+from prepsuite.text.chunks import auto_chunks, usable_cpus
 from prepsuite.text.convert import convert_text
 from prepsuite.text.sample import article_count
 
 pytestmark = pytest.mark.slow
 
+# The config's `chunks: auto` on the sample (a small dump): one chunk per CPU of this machine.
+AUTO = auto_chunks(prepsuite.sample_dump())
 MARKUP = ["[[", "]]", "{{", "}}", "'''", "<ref", "-{", "}-", "<doc", "</doc"]
 EMPTY_BRACKETS = ["()", "（）", "( )", "（ ）", "（，）", "《》", "「」", "『』"]
 
@@ -59,8 +62,9 @@ def test_stats_cover_every_stage(reference):
         assert {"docs_in", "docs_out", "chars_in", "chars_out", "rejected", "seconds", "mb_per_s"} <= set(stage)
     assert stats["config"]["convert"] == {"config": "t2s", "engine": "cpp"}
     assert stats["config"]["segment"]["engine"] == "rjieba"
-    assert stages["convert"]["counters"]["engine_cpp"] == 8  # one per chunk job
-    assert stages["segment"]["counters"]["engine_rjieba"] == 8
+    assert stats["config"]["chunks"] == AUTO == usable_cpus()  # auto, resolved and recorded
+    assert stages["convert"]["counters"]["engine_cpp"] == AUTO  # one per chunk job
+    assert stages["segment"]["counters"]["engine_rjieba"] == AUTO
 
 
 def test_same_bytes_with_j1_and_with_another_chunk_count(reference, tmp_path):
@@ -73,7 +77,7 @@ def test_same_bytes_with_j1_and_with_another_chunk_count(reference, tmp_path):
 
 def test_separate_stage_jobs_give_the_same_bytes_as_fused_ones(reference, tmp_path):
     work = snakemake_workdir(tmp_path)
-    snakemake(work, "-j2", "corpus", "--config", "fuse_stages=false")
+    snakemake(work, "-j2", "corpus", "--config", "fuse_stages=false", "chunks=8")
     assert (work / "results/corpus/corpus.txt").read_bytes() == (reference / "corpus.txt").read_bytes()
     for stage in ("clean", "convert", "segment"):
         assert len(list((work / "results" / stage).glob("chunk-*.jsonl"))) == 8
@@ -86,7 +90,7 @@ def test_interrupted_run_resumes_to_the_same_bytes(reference, tmp_path):
     exe = Path(sys.executable).with_name("snakemake")
     # Ctrl-C as a user sends it; a shell that started the tests in the background (`cmd &`)
     # makes children ignore SIGINT, so the default disposition is restored for this one
-    proc = subprocess.Popen([str(exe), "-j1", "corpus"], cwd=work,
+    proc = subprocess.Popen([str(exe), "-j1", "corpus", "--config", "chunks=8"], cwd=work,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
@@ -99,7 +103,7 @@ def test_interrupted_run_resumes_to_the_same_bytes(reference, tmp_path):
     assert 0 < len(done) < 8, "the run should have been stopped partway"
     # whatever is there is complete: no temporary file is left looking like an output
     assert [p for p in (work / "results").rglob("*") if p.name.endswith(".tmp")] == []
-    snakemake(work, "-j8", "corpus")
+    snakemake(work, "-j8", "corpus", "--config", "chunks=8")
     assert (work / "results/corpus/corpus.txt").read_bytes() == (reference / "corpus.txt").read_bytes()
 
 
@@ -121,7 +125,7 @@ def test_missing_dump_fails_clearly(tmp_path):
 def test_multistream_dump_gives_the_same_corpus(reference, tmp_path):
     work = snakemake_workdir(tmp_path)
     dump = prepsuite.sample_dump(multistream=True)
-    snakemake(work, "-j2", "corpus", "--config", f"dump={dump}")
+    snakemake(work, "-j2", "corpus", "--config", f"dump={dump}", "chunks=8")
     assert (work / "results/corpus/corpus.txt").read_bytes() == (reference / "corpus.txt").read_bytes()
     # one job per chunk goes from its own bz2 streams to segmented text: no extracted chunk files
     per_chunk = sorted((work / "results/stats/process").glob("*.json"))

@@ -1,0 +1,44 @@
+"""`chunks: auto`: how many chunks the workflow cuts a dump into when the config leaves it to us."""
+
+import pytest
+
+from prepsuite.text.chunks import AUTO_CHUNK_BYTES, auto_chunks, resolve_chunks, usable_cpus
+
+
+def dump_of(tmp_path, size: int):
+    path = tmp_path / f"zhwiki-{size}-pages-articles-multistream.xml.bz2"
+    with open(path, "wb") as f:
+        f.truncate(size)  # sparse: only the size matters
+    return path
+
+
+def test_a_small_dump_gets_one_chunk_per_cpu(tmp_path):
+    assert auto_chunks(dump_of(tmp_path, 30 << 20), cpus=2) == 2
+    assert auto_chunks(dump_of(tmp_path, 10), cpus=16) == 16
+    assert auto_chunks(tmp_path / "not-there.xml.bz2", cpus=3) == 3
+    assert auto_chunks(dump_of(tmp_path, 1), cpus=None) == usable_cpus() >= 1
+
+
+def test_a_big_dump_gets_whole_waves_of_bounded_chunks(tmp_path):
+    # zhwiki's multistream dump is about 3 GB: 45 chunks of 64 MiB, rounded up to whole waves
+    zhwiki = dump_of(tmp_path, 3000 * 10**6)
+    assert auto_chunks(zhwiki, cpus=1) == 45
+    assert auto_chunks(zhwiki, cpus=2) == 46
+    assert auto_chunks(zhwiki, cpus=16) == 48
+    assert auto_chunks(zhwiki, cpus=64) == 64
+    assert auto_chunks(dump_of(tmp_path, 4 * AUTO_CHUNK_BYTES), cpus=4) == 4
+    assert auto_chunks(dump_of(tmp_path, 4 * AUTO_CHUNK_BYTES + 1), cpus=4) == 8
+    for cpus in (1, 2, 3, 7):
+        n = auto_chunks(zhwiki, cpus=cpus)
+        assert n % cpus == 0 and 3000 * 10**6 / n <= AUTO_CHUNK_BYTES
+
+
+def test_the_setting_is_a_number_or_auto(tmp_path):
+    dump = dump_of(tmp_path, 10)
+    assert resolve_chunks(5, dump) == 5
+    assert resolve_chunks("auto", dump) == resolve_chunks(" AUTO ", dump) == usable_cpus()
+    for bad in (0, -1, "8", "many", None, 2.5, True):
+        with pytest.raises(ValueError, match="chunks: must be an integer >= 1 or auto"):
+            resolve_chunks(bad, dump)
+    with pytest.raises(ValueError, match="cpus must be >= 1"):
+        auto_chunks(dump, cpus=0)
