@@ -434,8 +434,10 @@ SPEED_RUNS = (
     RunSpec("multi", "fast", 8, 2),
     RunSpec("multi", "fast", 2, 1),
 )
+
+
 def _chunk_count(value: str) -> int | str:
-    return "auto" if value == "auto" else int(value)
+    return "auto" if value.strip().lower() == "auto" else int(value)
 
 
 _SPEC_KEYS = {"dump": str, "extract": str, "chunks": _chunk_count, "jobs": int}
@@ -453,7 +455,8 @@ def parse_run(text: str) -> RunSpec:
         try:
             fields[key] = _SPEC_KEYS[key](value)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"--run {text!r}: {key} must be an integer") from None
+            raise argparse.ArgumentTypeError(
+                f"--run {text!r}: {key} must be an integer{' or auto' if key == 'chunks' else ''}") from None
     spec = RunSpec(**fields)
     if spec.dump not in ("single", "multi") or (spec.chunks != "auto" and spec.chunks < 1) or spec.jobs < 1:
         raise argparse.ArgumentTypeError(f"--run {text!r}: dump is single or multi, chunks auto or >= 1, jobs >= 1")
@@ -875,8 +878,9 @@ def main(argv: list[str] | None = None) -> int:
                          "(--chunks, --jobs and --multistream do not apply)")
     ap.add_argument("--run", type=parse_run, action="append", default=None, metavar="SPEC",
                     help="with --speed: a pipeline configuration, e.g. "
-                         "dump=multi,extract=fast,chunks=8,jobs=1 (repeatable; default: the "
-                         "issue's six configurations)")
+                         "dump=multi,extract=fast,chunks=8,jobs=1, chunks=auto for the config's default "
+                         "(repeatable; default: the "
+                         "issue's seven configurations)")
     ap.add_argument("--pages-per-stream", type=int, default=100,
                     help="with --speed: pages per bz2 stream of the multistream dump (default 100)")
     ap.add_argument("--parity", action=argparse.BooleanOptionalAction, default=None,

@@ -5,8 +5,8 @@ import shutil
 import sys
 
 import prepsuite
-from prepsuite.text.chunks import resolve_chunks
-from prepsuite.text.multistream import index_for, is_plan
+from prepsuite.text.chunks import is_auto, resolve_chunks
+from prepsuite.text.multistream import index_for, is_plan, planned_chunks
 
 
 def _find_prep() -> str:
@@ -77,9 +77,16 @@ def _check_config(config: dict) -> None:
 _check_config(config)
 PREP = _find_prep()
 DUMP = config.get("dump") or prepsuite.sample_dump()
-CHUNKS = resolve_chunks(config["chunks"], DUMP)  # `auto`: one per CPU, more for a big dump
 # A multistream dump with its index is extracted one chunk per job (each job reads its streams).
 INDEX = config.get("index") or (index_for(DUMP) if os.path.exists(DUMP) else None)
+if is_auto(config["chunks"]) and (workflow.remote_exec or workflow.non_local_exec):
+    # every cluster job reads this file again on its own node, which would count its own CPUs
+    raise ValueError("chunks: auto counts the CPUs of the machine reading the workflow, and each "
+                     "cluster node would count its own; give a number: --config chunks=N")
+# `auto`: the count a ready-made plan (index=) was made for, else one per CPU (more for a big
+# dump, fewer for a tiny one); see prepsuite.text.chunks
+CHUNKS = ((planned_chunks(INDEX) if is_auto(config["chunks"]) and INDEX and is_plan(INDEX) else None)
+          or resolve_chunks(config["chunks"], DUMP))
 MULTISTREAM = bool(INDEX)
 # Files whose contents shape the text stages: editing one reruns the jobs that read it.
 SETTING_FILES = [f for f in (config["clean"].get("rules_file"), config["segment"].get("user_dict")) if f]

@@ -2,11 +2,11 @@
 
 import pytest
 
-from prepsuite.text.chunks import AUTO_CHUNK_BYTES, auto_chunks, resolve_chunks, usable_cpus
+from prepsuite.text.chunks import AUTO_CHUNK_BYTES, MIN_CHUNK_BYTES, auto_chunks, resolve_chunks, usable_cpus
 
 
-def dump_of(tmp_path, size: int):
-    path = tmp_path / f"zhwiki-{size}-pages-articles-multistream.xml.bz2"
+def dump_of(tmp_path, size: int, suffix: str = ".xml.bz2"):
+    path = tmp_path / f"zhwiki-{size}-pages-articles-multistream{suffix}"
     with open(path, "wb") as f:
         f.truncate(size)  # sparse: only the size matters
     return path
@@ -14,9 +14,19 @@ def dump_of(tmp_path, size: int):
 
 def test_a_small_dump_gets_one_chunk_per_cpu(tmp_path):
     assert auto_chunks(dump_of(tmp_path, 30 << 20), cpus=2) == 2
-    assert auto_chunks(dump_of(tmp_path, 10), cpus=16) == 16
-    assert auto_chunks(tmp_path / "not-there.xml.bz2", cpus=3) == 3
-    assert auto_chunks(dump_of(tmp_path, 1), cpus=None) == usable_cpus() >= 1
+    assert auto_chunks(dump_of(tmp_path, 30 << 20), cpus=16) == 16
+    assert usable_cpus() >= 1
+
+
+def test_a_tiny_dump_gets_fewer_chunks_than_cpus(tmp_path):
+    """No chunk of less than 1 MiB of the dump: its job's start-up would outweigh its work."""
+    assert auto_chunks(dump_of(tmp_path, 10), cpus=16) == 1
+    assert auto_chunks(dump_of(tmp_path, 5 * MIN_CHUNK_BYTES), cpus=16) == 5
+    assert auto_chunks(dump_of(tmp_path, 5 * MIN_CHUNK_BYTES + 1), cpus=16) == 6
+    assert auto_chunks(tmp_path / "not-there.xml.bz2", cpus=3) == 1
+    # an uncompressed dump is compared as bzip2 would shrink it (4x)
+    assert auto_chunks(dump_of(tmp_path, 40 * MIN_CHUNK_BYTES, suffix=".xml"), cpus=16) == 10
+    assert auto_chunks(dump_of(tmp_path, 1024 * AUTO_CHUNK_BYTES, suffix=".xml"), cpus=2) == 256
 
 
 def test_a_big_dump_gets_whole_waves_of_bounded_chunks(tmp_path):
@@ -36,7 +46,7 @@ def test_a_big_dump_gets_whole_waves_of_bounded_chunks(tmp_path):
 def test_the_setting_is_a_number_or_auto(tmp_path):
     dump = dump_of(tmp_path, 10)
     assert resolve_chunks(5, dump) == 5
-    assert resolve_chunks("auto", dump) == resolve_chunks(" AUTO ", dump) == usable_cpus()
+    assert resolve_chunks("auto", dump) == resolve_chunks(" AUTO ", dump) == 1
     for bad in (0, -1, "8", "many", None, 2.5, True):
         with pytest.raises(ValueError, match="chunks: must be an integer >= 1 or auto"):
             resolve_chunks(bad, dump)

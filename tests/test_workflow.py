@@ -12,13 +12,13 @@ import pytest
 
 from conftest import snakemake, snakemake_workdir
 import prepsuite
-from prepsuite.text.chunks import auto_chunks, usable_cpus
+from prepsuite.text.chunks import auto_chunks
 from prepsuite.text.convert import convert_text
 from prepsuite.text.sample import article_count
 
 pytestmark = pytest.mark.slow
 
-# The config's `chunks: auto` on the sample (a small dump): one chunk per CPU of this machine.
+# The config's `chunks: auto` on the sample: the dump is tiny (7 kB), so one chunk.
 AUTO = auto_chunks(prepsuite.sample_dump())
 MARKUP = ["[[", "]]", "{{", "}}", "'''", "<ref", "-{", "}-", "<doc", "</doc"]
 EMPTY_BRACKETS = ["()", "（）", "( )", "（ ）", "（，）", "《》", "「」", "『』"]
@@ -62,7 +62,7 @@ def test_stats_cover_every_stage(reference):
         assert {"docs_in", "docs_out", "chars_in", "chars_out", "rejected", "seconds", "mb_per_s"} <= set(stage)
     assert stats["config"]["convert"] == {"config": "t2s", "engine": "cpp"}
     assert stats["config"]["segment"]["engine"] == "rjieba"
-    assert stats["config"]["chunks"] == AUTO == usable_cpus()  # auto, resolved and recorded
+    assert stats["config"]["chunks"] == AUTO == 1  # auto, resolved and recorded
     assert stages["convert"]["counters"]["engine_cpp"] == AUTO  # one per chunk job
     assert stages["segment"]["counters"]["engine_rjieba"] == AUTO
 
@@ -152,6 +152,17 @@ def test_a_plan_made_beforehand_is_used_as_the_index(reference, tmp_path):
     snakemake(work, "-j2", "corpus", "--config", f"dump={dump}", "chunks=3", "index=my.plan")
     assert (work / "results/corpus/corpus.txt").read_bytes() == (reference / "corpus.txt").read_bytes()
     assert not (work / "results/plan").exists()
+    # with `chunks: auto` (the default) the plan's own count is taken: nothing to redo
+    proc = snakemake(work, "-n", "-j2", "corpus", "--config", f"dump={dump}", "index=my.plan")
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_auto_chunks_are_refused_on_a_cluster_node(tmp_path):
+    """A cluster job reads the workflow again on its node, which would count its own CPUs."""
+    work = snakemake_workdir(tmp_path)
+    proc = snakemake(work, "-n", "-j2", "corpus", "--mode", "remote", check=False)
+    assert proc.returncode != 0 and "chunks: auto counts the CPUs" in proc.stdout + proc.stderr
+    snakemake(work, "-n", "-j2", "corpus", "--mode", "remote", "--config", "chunks=4")
 
 
 def test_a_damaged_chunk_stops_the_gather_with_its_name_and_line(tmp_path):

@@ -135,6 +135,18 @@ def is_plan(path: str | os.PathLike[str]) -> bool:
         return Path(path).suffix.lower() == ".json"
 
 
+def planned_chunks(path: str | os.PathLike[str]) -> int | None:
+    """The chunk count a plan was made for, or None when ``path`` is no readable plan (reading it
+    with :func:`read_plan` then says what is wrong)."""
+    import json
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        return int(data["chunks"]) if data.get("format") == PLAN_FORMAT else None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
 def _fingerprint(dump: str | os.PathLike[str], plan: StreamPlan) -> str:
     """A hash of the dump's bytes where the plan says streams start (its header stream, the
     first bytes of every chunk, its last bytes): another dump of the same size does not match."""
