@@ -52,3 +52,29 @@ def test_the_setting_is_a_number_or_auto(tmp_path):
             resolve_chunks(bad, dump)
     with pytest.raises(ValueError, match="cpus must be >= 1"):
         auto_chunks(dump, cpus=0)
+
+
+def test_a_container_cpu_quota_caps_the_cpus(monkeypatch, tmp_path):
+    """A container limited to 1.5 CPUs may see all the host's CPUs in its affinity mask."""
+    import prepsuite.text.chunks as chunks
+
+    cgroup = tmp_path / "sys" / "kube" / "pod1"
+    cgroup.mkdir(parents=True)
+    (cgroup / "cpu.max").write_text("150000 100000\n")
+    proc = tmp_path / "cgroup"
+    proc.write_text("0::/kube/pod1\n")
+    real_open = open
+
+    def fake_open(path, *args, **kwargs):
+        path = str(path)
+        if path == "/proc/self/cgroup":
+            return real_open(proc, *args, **kwargs)
+        if path.startswith("/sys/fs/cgroup/"):
+            return real_open(tmp_path / "sys" / path.removeprefix("/sys/fs/cgroup/"), *args, **kwargs)
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", fake_open)
+    monkeypatch.setattr(chunks.os, "sched_getaffinity", lambda pid: set(range(64)), raising=False)
+    assert chunks._cgroup_cpu_limit() == 2 and chunks.usable_cpus() == 2
+    (cgroup / "cpu.max").write_text("max 100000\n")
+    assert chunks._cgroup_cpu_limit() is None and chunks.usable_cpus() == 64
