@@ -5,7 +5,7 @@ import shutil
 import sys
 
 import prepsuite
-from prepsuite.text.chunks import is_auto, resolve_chunks
+from prepsuite.text.chunks import check_chunks_setting, is_auto, resolve_chunks
 from prepsuite.text.multistream import index_for, is_plan, planned_chunks
 
 
@@ -48,7 +48,7 @@ def _check_config(config: dict) -> None:
     if problems:
         raise ValueError("bad workflow config (pipelines/config.yaml or --config):\n  " + "\n  ".join(problems))
     try:
-        resolve_chunks(config.get("chunks"), "")
+        check_chunks_setting(config.get("chunks"))
     except ValueError as err:
         problems.append(str(err))
     fuse = config.get("fuse_stages", True)

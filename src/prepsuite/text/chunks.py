@@ -71,10 +71,13 @@ def is_auto(value: object) -> bool:
     return isinstance(value, str) and value.strip().lower() == "auto"
 
 
+def check_chunks_setting(value: object) -> None:
+    """Refuse a ``chunks`` setting that is neither an integer >= 1 nor ``auto``."""
+    if not is_auto(value) and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ValueError(f"chunks: must be an integer >= 1 or auto, got {value!r}")
+
+
 def resolve_chunks(value: object, dump: str | os.PathLike[str]) -> int:
     """The workflow's ``chunks`` setting as a number: an integer >= 1 as it is, ``auto`` computed."""
-    if is_auto(value):
-        return auto_chunks(dump)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"chunks: must be an integer >= 1 or auto, got {value!r}")
-    return value
+    check_chunks_setting(value)
+    return auto_chunks(dump) if is_auto(value) else value  # type: ignore[return-value]
