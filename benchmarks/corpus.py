@@ -73,11 +73,11 @@ BIN = Path(sys.executable).parent
 #: stats.json each one's in-process seconds come from. `process` is clean → convert → segment
 #: fused into one job per chunk; `process_streams` (a multistream dump, stages fused) is
 #: extract → clean → convert → segment in one job per chunk.
-PIPELINE_RULES = ("plan_streams", "extract", "extract_streams", "process_streams", "process", "clean", "convert",
+PIPELINE_RULES = ("plan_chunks", "extract", "extract_streams", "process_streams", "process", "clean", "convert",
                   "segment", "corpus")
 # Rules run inside Snakemake's own process (`run:`; their stage names in the report): no process
 # start-up of their own, so they are left out of the per-job start-up figures.
-IN_SNAKEMAKE = ("plan_streams", "gather")
+IN_SNAKEMAKE = ("plan_chunks", "gather")
 RULE_STAGES = {"extract_streams": ("extract",), "process": ("clean", "convert", "segment"),
                "process_streams": ("extract", "clean", "convert", "segment"), "corpus": ("gather",)}
 _CJK = re.compile(r"[\u3400-\u9fff]")

@@ -3,7 +3,7 @@
 Wikimedia's ``*-multistream-index.txt.bz2`` has a line per page (zhwiki: about 4.6 million, some
 50 MB compressed). A chunk job that reads the index decompresses and parses all of it to find its
 own few streams, so the cost is paid once per chunk: with 64 chunks, 64 times. ``prep plan``
-(the workflow's ``plan_streams`` step) reads it once and writes each chunk's ranges to a small
+(the workflow's ``plan_chunks`` step) reads it once and writes each chunk's ranges to a small
 JSON file that the chunk jobs read instead.
 
 No real index can be fetched here, so one of the same shape is generated: ``--pages`` lines

@@ -6,7 +6,7 @@ import sys
 
 import prepsuite
 from prepsuite.text.chunks import check_chunks_setting, is_auto, resolve_chunks
-from prepsuite.text.multistream import index_for, is_plan, planned_chunks
+from prepsuite.text.multistream import index_for, is_bz2, is_plan, planned_chunks
 
 
 def _find_prep() -> str:
@@ -51,11 +51,12 @@ def _check_config(config: dict) -> None:
         check_chunks_setting(config.get("chunks"))
     except ValueError as err:
         problems.append(str(err))
-    fuse = config.get("fuse_stages", True)
-    if isinstance(fuse, str) and fuse.lower() in _BOOLEANS:  # --config fuse_stages=false
-        config["fuse_stages"] = _BOOLEANS[fuse.lower()]
-    elif not isinstance(fuse, bool):
-        problems.append(f"fuse_stages: must be true or false, got {fuse!r}")
+    for key in ("fuse_stages", "split_single_stream"):
+        value = config.get(key, True)
+        if isinstance(value, str) and value.lower() in _BOOLEANS:  # --config fuse_stages=false
+            config[key] = _BOOLEANS[value.lower()]
+        elif not isinstance(value, bool):
+            problems.append(f"{key}: must be true or false, got {value!r}")
     for stage, module in (("extract", extract), ("convert", convert), ("segment", segment)):
         engine = config[stage].get("engine")
         if engine not in module.ENGINES:
@@ -87,7 +88,11 @@ if is_auto(config["chunks"]) and (workflow.remote_exec or workflow.non_local_exe
 # dump, fewer for a tiny one); see prepsuite.text.chunks
 CHUNKS = ((planned_chunks(INDEX) if is_auto(config["chunks"]) and INDEX and is_plan(INDEX) else None)
           or resolve_chunks(config["chunks"], DUMP))
-MULTISTREAM = bool(INDEX)
+# Chunk jobs read their own part of the dump: a multistream dump's streams (with its index), or a
+# single-stream .bz2 dump's bz2 blocks. Otherwise (a plain .xml dump, the gensim engine, or
+# split_single_stream: false) one job extracts the whole dump and deals the articles to chunks.
+SPLIT = bool(INDEX) or (config.get("split_single_stream", True) and is_bz2(DUMP)
+                        and config["extract"]["engine"] != "gensim")
 # Files whose contents shape the text stages: editing one reruns the jobs that read it.
 SETTING_FILES = [f for f in (config["clean"].get("rules_file"), config["segment"].get("user_dict")) if f]
 

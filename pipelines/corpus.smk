@@ -1,16 +1,17 @@
 # The text corpus: dump → extract → (per chunk) clean → convert → segment → gather.
 # With fuse_stages (default) one job per chunk runs clean → convert → segment as one stream
-# (`prep process`); a multistream dump's chunk job starts from its own bz2 streams, extraction
-# included, after reading the dump's index once (plan_streams). Without it each stage is a job
-# of its own. Same bytes either way. The plan and the gather run inside Snakemake's own process
-# (`run:`): on a small dump an interpreter start would take longer than either.
+# (`prep process`); a .bz2 dump's chunk job starts from its own part of the file, extraction
+# included: its bz2 streams (multistream, after reading the index once) or its bz2 blocks
+# (single-stream), as laid out by plan_chunks. Without it each stage is a job of its own. Same
+# bytes either way. The plan and the gather run inside Snakemake's own process (`run:`): on a
+# small dump an interpreter start would take longer than either.
 # Logs in results/logs/<rule>/, benchmarks in results/benchmarks/<rule>/.
 
 FUSE = config.get("fuse_stages", True)
-# Multistream chunks fused from extraction to segmentation are contiguous runs of the dump:
-# written as plain text, the gather concatenates them (no JSON written or read). Other chunks
-# are JSON lines merged on page id.
-SEGMENTED = "txt" if MULTISTREAM and FUSE else "jsonl"
+# Chunks fused from extraction to segmentation are contiguous runs of the dump: written as plain
+# text, the gather concatenates them (no JSON written or read). Other chunks are JSON lines
+# merged on page id.
+SEGMENTED = "txt" if SPLIT and FUSE else "jsonl"
 
 
 def text_stage_options(config) -> str:
@@ -25,42 +26,46 @@ def text_stage_options(config) -> str:
     ) if part)
 
 
-if MULTISTREAM and is_plan(INDEX):
+if SPLIT and INDEX and is_plan(INDEX):
 
     from prepsuite.text.multistream import plan_chunks
 
     plan_chunks(DUMP, INDEX, CHUNKS)  # `index=` names a plan made with `prep plan`: refuse a misfit now
     PLAN = INDEX
 
-elif MULTISTREAM:
+elif SPLIT:
+
+    # streams (multistream, from its index) or blocks (single-stream): one plan file per kind
+    # and chunk count, so going back to an earlier setting finds its plan and chunks
+    PLAN_NAME = f"{'streams' if INDEX else 'blocks'}-of-{CHUNKS}"
 
     # Runs inside Snakemake's own process (no interpreter start), on the submitting machine.
-    localrules: plan_streams
+    localrules: plan_chunks
 
-    rule plan_streams:
-        """The index lists every page of the dump: read it once, here, rather than in every
-        chunk job (seconds per job on a real dump). Chunk jobs read this plan instead. One
-        file per chunk count, so going back to an earlier count finds its plan and chunks."""
+    rule plan_chunks:
+        """Where each chunk's data lies, found once, here, rather than in every chunk job: a
+        multistream index lists every page of the dump (seconds per job on a real dump to
+        read); a single-stream dump is cut where its bz2 blocks start. Chunk jobs read this
+        plan instead."""
         input:
-            dump=DUMP,
-            index=INDEX,
+            unpack(lambda wildcards: {"dump": DUMP} | ({"index": INDEX} if INDEX else {})),
         output:
-            f"results/plan/streams-of-{CHUNKS}.json",
+            f"results/plan/{PLAN_NAME}.json",
         log:
-            f"results/logs/plan_streams/streams-of-{CHUNKS}.log",
+            f"results/logs/plan_chunks/{PLAN_NAME}.log",
         benchmark:
-            f"results/benchmarks/plan_streams/streams-of-{CHUNKS}.tsv"
+            f"results/benchmarks/plan_chunks/{PLAN_NAME}.tsv"
         params:
             chunks=CHUNKS,
         run:
             from prepsuite.text.multistream import write_plan
 
-            in_process(log[0], write_plan, input.dump, input.index, params.chunks, output[0])
+            in_process(log[0], write_plan, input.dump, input.get("index"), params.chunks, output[0])
 
-    PLAN = rules.plan_streams.output[0]
+    PLAN = rules.plan_chunks.output[0]
 
 
-if MULTISTREAM and FUSE:
+if SPLIT and FUSE:
 
     rule process_streams:
         input:
@@ -86,7 +91,7 @@ if MULTISTREAM and FUSE:
 
     EXTRACT_STATS = []
 
-elif MULTISTREAM:
+elif SPLIT:
 
     rule extract_streams:
         input:
@@ -133,7 +138,7 @@ else:
     EXTRACT_STATS = ["results/stats/extract.json"]
 
 
-if MULTISTREAM and FUSE:
+if SPLIT and FUSE:
 
     STAGE_STATS = gather.split("results/stats/process/{scatteritem}.json")
 
@@ -241,7 +246,8 @@ rule corpus:
         "results/benchmarks/corpus/corpus.tsv"
     params:
         settings={k: config[k] for k in ("fuse_stages", "extract", "clean", "convert", "segment")}
-        | {"chunks": CHUNKS, "dump": DUMP, "index": str(INDEX or "")},
+        | {"chunks": CHUNKS, "dump": DUMP, "index": str(INDEX or ""),
+           "split_single_stream": config.get("split_single_stream", True)},
     run:
         from prepsuite.text.gather import gather_corpus
 

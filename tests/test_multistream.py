@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import prepsuite
-from prepsuite.text.extract import chunk_paths, extract_dump, extract_multistream_chunk
+from prepsuite.text.extract import chunk_paths, extract_dump, extract_chunk
 from prepsuite.text.multistream import index_for, plan_chunks, read_stream_offsets
 from prepsuite.text.sample import build_dump, build_multistream
 from prepsuite.textio import InputError
@@ -55,7 +55,7 @@ def test_chunks_merge_into_the_single_stream_extraction(multistream, tmp_path, c
     merged = []
     for k in range(chunks):
         out = tmp_path / "m" / f"{k}.jsonl"
-        extract_multistream_chunk(dump, index, k, chunks, out)
+        extract_chunk(dump, index, k, chunks, out)
         part = docs(out)
         assert [d["id"] for d in part] == sorted(d["id"] for d in part)
         merged += part
@@ -71,9 +71,9 @@ def test_a_chunk_never_touches_other_chunks_streams(multistream, tmp_path):
         data[start + 10: stop] = b"\0" * (stop - start - 10)
     dump.write_bytes(bytes(data))
     out = tmp_path / "c0.jsonl"
-    assert extract_multistream_chunk(dump, index, 0, 3, out).docs_out > 0
+    assert extract_chunk(dump, index, 0, 3, out).docs_out > 0
     with pytest.raises(InputError, match=str(dump)):
-        extract_multistream_chunk(dump, index, 2, 3, tmp_path / "c2.jsonl")
+        extract_chunk(dump, index, 2, 3, tmp_path / "c2.jsonl")
     assert not (tmp_path / "c2.jsonl").exists()
 
 
@@ -121,7 +121,7 @@ def test_a_plan_read_once_gives_every_job_the_index_s_ranges(prep, multistream, 
     for k in (1, 2, 3):
         prep("process", dump, tmp_path / f"plan-{k}.txt", "--chunk", k, "--chunks", "3", "--index", plan)
         assert (tmp_path / f"plan-{k}.txt").read_bytes() == (tmp_path / f"index-{k}.txt").read_bytes()
-    extract_multistream_chunk(dump, plan, 1, 3, tmp_path / "x.jsonl")
+    extract_chunk(dump, plan, 1, 3, tmp_path / "x.jsonl")
     assert docs(tmp_path / "x.jsonl")
 
 
@@ -220,10 +220,11 @@ def test_text_chunks_concatenated_are_the_merged_json_chunks(prep, multistream, 
     assert not (tmp_path / "bad.txt").exists()
 
 
-def test_one_job_from_streams_refuses_what_it_cannot_do(prep, multistream, sample_dump, tmp_path):
+def test_one_job_from_streams_refuses_what_it_cannot_do(prep, multistream, tmp_path):
     dump, _ = multistream
-    result = prep("process", sample_dump, tmp_path / "o.jsonl", "--chunk", "1", "--chunks", "2", ok=False)
-    assert result.exit_code == 1 and "--chunk needs a multistream dump and its index" in result.output
+    plain = build_dump(tmp_path / "plain.xml")  # not bz2: no streams or blocks to cut at
+    result = prep("process", plain, tmp_path / "o.jsonl", "--chunk", "1", "--chunks", "2", ok=False)
+    assert result.exit_code == 1 and "chunks are read from a .bz2 dump only" in result.output
     result = prep("process", dump, tmp_path / "o.jsonl", "--chunk", "3", "--chunks", "2", ok=False)
     assert result.exit_code == 1 and "--chunk 3 is beyond --chunks 2" in result.output
     result = prep("process", dump, tmp_path / "o.jsonl", "--chunk", "1", "--chunks", "2",
@@ -234,7 +235,7 @@ def test_one_job_from_streams_refuses_what_it_cannot_do(prep, multistream, sampl
 
 def test_progress_counts_the_compressed_bytes_of_the_chunk(multistream):
     from prepsuite.stats import StageStats
-    from prepsuite.text.extract import multistream_docs
+    from prepsuite.text.extract import chunk_docs
     from prepsuite.text.multistream import chunk_sizes
 
     dump, index = multistream
@@ -242,7 +243,7 @@ def test_progress_counts_the_compressed_bytes_of_the_chunk(multistream):
     assert sum(sizes) < dump.stat().st_size  # the header stream belongs to no chunk
     for k in range(3):
         seen: list[int] = []
-        docs = list(multistream_docs(dump, index, k, 3, StageStats("extract"), 1, "fast", seen.append))
+        docs = list(chunk_docs(dump, index, k, 3, StageStats("extract"), 1, "fast", seen.append))
         assert docs and len(seen) >= len(docs)
         assert seen == sorted(seen) and 0 < seen[-1] <= sizes[k]
     with pytest.raises(InputError, match="dump not found"):

@@ -14,7 +14,7 @@ from conftest import snakemake, snakemake_workdir
 import prepsuite
 from prepsuite.text.chunks import auto_chunks
 from prepsuite.text.convert import convert_text
-from prepsuite.text.sample import article_count
+from prepsuite.text.sample import article_count, build_dump
 
 pytestmark = pytest.mark.slow
 
@@ -79,10 +79,11 @@ def test_separate_stage_jobs_give_the_same_bytes_as_fused_ones(reference, tmp_pa
     work = snakemake_workdir(tmp_path)
     snakemake(work, "-j2", "corpus", "--config", "fuse_stages=false", "chunks=8")
     assert (work / "results/corpus/corpus.txt").read_bytes() == (reference / "corpus.txt").read_bytes()
-    for stage in ("clean", "convert", "segment"):
+    for stage in ("extract", "clean", "convert", "segment"):
         assert len(list((work / "results" / stage).glob("chunk-*.jsonl"))) == 8
-    assert len(list((work / "results/logs").rglob("*.log"))) == 1 + 3 * 8 + 1
-    assert len(list((work / "results/benchmarks").rglob("*.tsv"))) == 1 + 3 * 8 + 1
+    # the plan (where each chunk's bz2 blocks start), 8 extraction jobs, 3 x 8 stage jobs, the gather
+    assert len(list((work / "results/logs").rglob("*.log"))) == 1 + 8 + 3 * 8 + 1
+    assert len(list((work / "results/benchmarks").rglob("*.tsv"))) == 1 + 8 + 3 * 8 + 1
 
 
 def test_interrupted_run_resumes_to_the_same_bytes(reference, tmp_path):
@@ -105,6 +106,35 @@ def test_interrupted_run_resumes_to_the_same_bytes(reference, tmp_path):
     assert [p for p in (work / "results").rglob("*") if p.name.endswith(".tmp")] == []
     snakemake(work, "-j8", "corpus", "--config", "chunks=8")
     assert (work / "results/corpus/corpus.txt").read_bytes() == (reference / "corpus.txt").read_bytes()
+
+
+def test_single_stream_dump_extracted_whole_gives_the_same_corpus(reference, tmp_path):
+    """split_single_stream: false is the former way: one job decompresses the whole dump."""
+    work = snakemake_workdir(tmp_path)
+    snakemake(work, "-j2", "corpus", "--config", "split_single_stream=false", "chunks=3")
+    assert (work / "results/corpus/corpus.txt").read_bytes() == (reference / "corpus.txt").read_bytes()
+    assert (work / "results/stats/extract.json").exists() and not (work / "results/plan").exists()
+
+
+def test_a_single_stream_dump_of_many_blocks_is_cut_at_them_with_the_same_corpus(tmp_path):
+    """Each chunk job decompresses its own bz2 blocks; the corpus is the one of a single job
+    reading the whole dump, whatever the chunk count and -j."""
+    dump = build_dump(tmp_path / "blocks.xml.bz2", repeat=6, compresslevel=1)  # 3 blocks
+    (tmp_path / "whole").mkdir()
+    (tmp_path / "cut").mkdir()
+    whole = snakemake_workdir(tmp_path / "whole")
+    snakemake(whole, "-j2", "corpus", "--config", f"dump={dump}", "split_single_stream=false", "chunks=2")
+    expected = (whole / "results/corpus/corpus.txt").read_bytes()
+    assert len(expected.splitlines()) == 6 * article_count()
+    work = snakemake_workdir(tmp_path / "cut")
+    for jobs, chunks in (("-j2", 3), ("-j1", 2)):
+        snakemake(work, jobs, "corpus", "--config", f"dump={dump}", f"chunks={chunks}")
+        assert (work / "results/corpus/corpus.txt").read_bytes() == expected
+        plan = json.loads((work / f"results/plan/blocks-of-{chunks}.json").read_text())
+        assert plan["kind"] == "bz2 blocks" and len(plan["starts"]) == chunks
+        for k in range(1, chunks + 1):  # every chunk had pages of its own
+            stats = json.loads((work / f"results/stats/process/{k}-of-{chunks}.json").read_text())
+            assert stats[0]["stage"] == "extract" and stats[0]["docs_out"] > 0
 
 
 def test_unknown_opencc_config_fails_clearly(tmp_path):

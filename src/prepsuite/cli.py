@@ -98,22 +98,22 @@ def extract(
     engine: Annotated[Engine, typer.Option(help="wikiextractor (default); fast (prepsuite's own regex converter, several times faster); or gensim's WikiCorpus with a tokenizer that keeps all Chinese text.")] = Engine.wikiextractor,
     processes: Annotated[int, typer.Option(min=0, help="Worker processes for the engine; 0 means one per core.")] = 0,
     name_template: Annotated[str, typer.Option(help="Chunk file name; may use {index} (0-based), {number} (1-based) and {total}.")] = "chunk-{index:03d}.jsonl",
-    index: Annotated[Optional[Path], typer.Option(help="Index of a multistream dump (lines offset:id:title), or the stream plan `prep plan` wrote from it (.json; the index is then not read again). Found automatically beside a *-multistream.xml.bz2 dump; with it, chunk k is the k-th run of bz2 streams.")] = None,
-    chunk: Annotated[Optional[int], typer.Option(min=1, help="Multistream dumps only: extract just chunk K of --chunks (1-based), decompressing only its streams.")] = None,
+    index: Annotated[Optional[Path], typer.Option(help="Index of a multistream dump (lines offset:id:title), or the plan `prep plan` wrote (.json; the index is then not read again). Found automatically beside a *-multistream.xml.bz2 dump; with it, chunk k is the k-th run of bz2 streams.")] = None,
+    chunk: Annotated[Optional[int], typer.Option(min=1, help="Extract just chunk K of --chunks (1-based), decompressing only its own part of a .bz2 dump: its streams (multistream, with the index) or its bz2 blocks (single-stream).")] = None,
     stats: StatsOpt = None,
 ) -> None:
     """Extract the articles of a wiki dump into JSON-lines chunks.
 
     Example: prep extract zhwiki-latest-pages-articles.xml.bz2 extracted/ --chunks 8
     """
-    from .text.extract import chunk_paths, extract_dump, extract_multistream_chunk
-    from .text.multistream import index_for
+    from .text.extract import chunk_paths, extract_dump, extract_chunk
+    from .text.multistream import check_splittable, index_for
 
     outputs = chunk_paths(outdir, chunks, name_template)
     index = index or index_for(dump)
-    if index is None:
-        if chunk is not None:
-            raise ValueError(f"{dump}: --chunk needs a multistream dump and its index (--index)")
+    if chunk is not None and index is None:
+        check_splittable(dump)
+    if index is None and chunk is None:
         with byte_progress(f"extract {dump.name}", file_size(str(dump)), err) as progress:
             result = extract_dump(dump, outputs, engine.value, processes or os.cpu_count(), progress)
         report(result, stats)
@@ -131,7 +131,7 @@ def extract(
         base = 0
         for k, size in zip(todo, sizes):
             advance = (lambda done, base=base: progress(base + done)) if progress else None
-            result.merge(extract_multistream_chunk(dump, index, k, chunks, outputs[k],
+            result.merge(extract_chunk(dump, index, k, chunks, outputs[k],
                                                    processes or os.cpu_count(), engine.value, advance))
             base += size
     report(result, stats)
@@ -216,9 +216,9 @@ def process(
     user_dict: UserDictOpt = None,
     convert_tokens: Annotated[bool, typer.Option("--convert-tokens/--no-convert-tokens", help="Convert each token again after segmentation, so the output is a fixed point of the conversion.")] = True,
     format: FormatOpt = Format.auto,
-    chunk: Annotated[Optional[int], typer.Option(min=1, help="INPUT is a multistream dump: extract chunk K of --chunks (1-based) from its own bz2 streams and run it through the three stages in this one process, with no intermediate file. OUTPUT: JSON lines (id, title, text) for a .jsonl name or '-', else plain text (one document per line, what `prep gather` concatenates).")] = None,
-    chunks: Annotated[int, typer.Option(min=1, help="With --chunk: how many chunks the dump's streams are split into.")] = 1,
-    index: Annotated[Optional[Path], typer.Option(help="With --chunk: the multistream index (found beside a *-multistream.xml.bz2 dump if not given), or the stream plan `prep plan` wrote from it (.json: what workflow jobs read, so the index is read once, not per job).")] = None,
+    chunk: Annotated[Optional[int], typer.Option(min=1, help="INPUT is a .bz2 dump: extract chunk K of --chunks (1-based) from its own bz2 streams (multistream) or blocks (single-stream) and run it through the three stages in this one process, with no intermediate file. OUTPUT: JSON lines (id, title, text) for a .jsonl name or '-', else plain text (one document per line, what `prep gather` concatenates).")] = None,
+    chunks: Annotated[int, typer.Option(min=1, help="With --chunk: how many chunks the dump is split into.")] = 1,
+    index: Annotated[Optional[Path], typer.Option(help="With --chunk: the multistream index (found beside a *-multistream.xml.bz2 dump if not given), or the plan `prep plan` wrote (.json: what workflow jobs read, so the index is read once, not per job). Without either, a .bz2 dump is cut at its bz2 block boundaries.")] = None,
     extract_engine: Annotated[Engine, typer.Option(help="With --chunk: extraction engine, wikiextractor or fast (see `prep extract --help`).")] = Engine.fast,
     stats: Annotated[Optional[Path], typer.Option("--stats", help="Write the stages' counters to this JSON file (a list; with --chunk the extraction comes first).")] = None,
 ) -> None:
@@ -232,13 +232,13 @@ def process(
     from .text.files import process_dump_chunk, process_file
 
     if chunk is not None:
-        from .text.multistream import chunk_sizes, index_for
+        from .text.multistream import check_splittable, chunk_sizes, index_for
 
         if chunk > chunks:
             raise ValueError(f"--chunk {chunk} is beyond --chunks {chunks}")
         index = index or index_for(input)
         if index is None:
-            raise ValueError(f"{input}: --chunk needs a multistream dump and its index (--index)")
+            check_splittable(input)
         if extract_engine == Engine.gensim:
             raise ValueError("--extract-engine gensim reads single-stream dumps only; use wikiextractor or fast")
         # a bar's total reads the index once more: only when a bar is drawn (not in workflow jobs)
@@ -284,25 +284,26 @@ def gather(
 @app.command()
 @user_errors
 def plan(
-    dump: Annotated[Path, typer.Argument(help="Multistream dump (*-pages-articles-multistream.xml.bz2).")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="The stream plan (JSON, written atomically): the byte ranges of every chunk.")],
-    chunks: Annotated[int, typer.Option(min=1, help="Number of chunks the page streams are split into (contiguous runs of about equal compressed size).")] = 8,
-    index: Annotated[Optional[Path], typer.Option(help="The dump's index (lines offset:id:title); found beside a *-multistream.xml.bz2 dump if not given.")] = None,
+    dump: Annotated[Path, typer.Argument(help="A .bz2 dump: multistream (*-pages-articles-multistream.xml.bz2, with its index) or single-stream.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The plan (JSON, written atomically): the byte ranges of every chunk.")],
+    chunks: Annotated[int, typer.Option(min=1, help="Number of chunks the dump is split into (contiguous runs of about equal compressed size).")] = 8,
+    index: Annotated[Optional[Path], typer.Option(help="The dump's index (lines offset:id:title); found beside a *-multistream.xml.bz2 dump if not given. Without one, the plan cuts the dump at its bz2 block boundaries.")] = None,
 ) -> None:
-    """Read a multistream dump's index once and write each chunk's byte ranges.
+    """Split a .bz2 dump into chunks once and write where each chunk's data lies.
 
-    Chunk jobs given the plan as --index skip the index, which lists every page of the dump
-    (what the workflow does: one plan, then one job per chunk).
+    A multistream dump's index is read once; a single-stream dump is cut where its bz2 blocks
+    start. Chunk jobs given the plan as --index read only their own part of the dump (what the
+    workflow does: one plan, then one job per chunk).
 
     Example: prep plan zhwiki-latest-pages-articles-multistream.xml.bz2 -o streams.json --chunks 64
     """
-    from .text.multistream import index_for, write_plan
+    from .text.multistream import check_splittable, index_for, write_plan
 
     if not dump.is_file():
         raise InputError(f"{dump}: dump not found")
     index = index or index_for(dump)
     if index is None:
-        raise ValueError(f"{dump}: no index given or found beside it (--index)")
+        check_splittable(dump)
     err.print(f"{write_plan(dump, index, chunks, output).summary()} -> {output}", highlight=False)
 
 

@@ -498,20 +498,21 @@ def extract_dump(dump: str | os.PathLike[str], outputs: list[Path], engine: str 
     return stats.stop()
 
 
-def multistream_docs(dump: str | os.PathLike[str], index: str | os.PathLike[str], chunk: int,
-                     chunks: int, stats: StageStats, processes: int = 1,
-                     engine: str = "wikiextractor",
-                     progress: Callable[[int], None] | None = None) -> Iterator[dict]:
-    """Documents (id, title, text) of chunk ``chunk`` of ``chunks`` of a multistream dump.
+def chunk_docs(dump: str | os.PathLike[str], index: str | os.PathLike[str] | None, chunk: int,
+               chunks: int, stats: StageStats, processes: int = 1,
+               engine: str = "wikiextractor",
+               progress: Callable[[int], None] | None = None) -> Iterator[dict]:
+    """Documents (id, title, text) of chunk ``chunk`` of ``chunks`` of a ``.bz2`` dump.
 
-    Chunk k holds the k-th contiguous run of streams, and only those are decompressed; merged on
-    page id, the chunks give the same corpus as the single-stream dump. ``progress`` is called
-    with the compressed bytes of the chunk read so far.
+    Chunk k holds the k-th contiguous run of the dump's pages, and only its part of the file is
+    decompressed: its bz2 streams when ``index`` is a multistream index (or a plan made from
+    one), else its bz2 blocks (:mod:`.bz2blocks`). Concatenated, the chunks give the pages of the
+    whole dump in order. ``progress`` is called with the compressed bytes of the chunk read so far.
     """
     from .multistream import open_chunk
 
     if engine not in _PAGE_TEXT:
-        raise ValueError(f"multistream extraction supports the engines {', '.join(_PAGE_TEXT)}, not {engine!r}")
+        raise ValueError(f"extraction by chunks supports the engines {', '.join(_PAGE_TEXT)}, not {engine!r}")
     dump = Path(dump)
     site: list[SiteInfo] = []
     stats.counters[f"engine_{engine}"] = 1
@@ -526,14 +527,14 @@ def multistream_docs(dump: str | os.PathLike[str], index: str | os.PathLike[str]
         stats.docs_in = stats.counters["pages"]
 
 
-def extract_multistream_chunk(dump: str | os.PathLike[str], index: str | os.PathLike[str],
-                              chunk: int, chunks: int, output: Path,
-                              processes: int | None = None,
-                              engine: str = "wikiextractor",
-                              progress: Callable[[int], None] | None = None) -> StageStats:
-    """Extract chunk ``chunk`` of ``chunks`` of a multistream dump into ``output`` (JSON lines)."""
+def extract_chunk(dump: str | os.PathLike[str], index: str | os.PathLike[str] | None,
+                  chunk: int, chunks: int, output: Path,
+                  processes: int | None = None,
+                  engine: str = "wikiextractor",
+                  progress: Callable[[int], None] | None = None) -> StageStats:
+    """Extract chunk ``chunk`` of ``chunks`` of a ``.bz2`` dump into ``output`` (JSON lines)."""
     stats = StageStats("extract").start()
-    docs = multistream_docs(dump, index, chunk, chunks, stats, processes or 1, engine, progress)
+    docs = chunk_docs(dump, index, chunk, chunks, stats, processes or 1, engine, progress)
     _write_round_robin(docs, [output], stats)
     return stats.stop()
 

@@ -15,7 +15,7 @@ from ..stats import StageStats
 from ..textio import DecodeCounter, Record, RejectLog, atomic_output, detect_format, format_record, read_records
 from .clean import clean_records, load_rules
 from .convert import check_engine, convert_records, make_converter
-from .extract import multistream_docs
+from .extract import chunk_docs
 from .segment import ENGINES as SEGMENT_ENGINES
 from .segment import segment_records
 
@@ -139,16 +139,16 @@ def _timed(items: Iterator[dict], stats: StageStats) -> Iterator[dict]:
         yield item
 
 
-def process_dump_chunk(dump: str | Path, index: str | Path, chunk: int, chunks: int, output: str,
+def process_dump_chunk(dump: str | Path, index: str | Path | None, chunk: int, chunks: int, output: str,
                        extract_engine: str = "fast", rules_file: str | Path | None = None,
                        rejects_path: str | None = None, opencc_config: str = "t2s",
                        convert_engine: str = "python", segment_engine: str = "rjieba",
                        hmm: bool = True, user_dict: str | Path | None = None,
                        convert_tokens: bool = True,
                        progress: Progress | None = None, fmt: str = "auto") -> list[StageStats]:
-    """extract → clean → convert → segment for one chunk of a multistream dump, in one process.
+    """extract → clean → convert → segment for one chunk of a ``.bz2`` dump, in one process.
 
-    The chunk's bz2 streams are decompressed and their articles go straight through the text
+    The chunk's bz2 streams (multistream) or blocks (single-stream) are decompressed and their articles go straight through the text
     stages into ``output`` with no intermediate file: the same bytes as ``prep extract --chunk``
     followed by ``prep process``, without writing and reading the extracted chunk, and with one
     process start instead of two. Cleaning rejects name the page id (``DUMP#page`` in the source
@@ -163,7 +163,7 @@ def process_dump_chunk(dump: str | Path, index: str | Path, chunk: int, chunks: 
     stages = _text_stages(rules_file, rejects, f"{dump}#page", opencc_config, convert_engine,
                           segment_engine, hmm, user_dict, convert_tokens)
     extract = StageStats("extract")
-    docs = _timed(multistream_docs(dump, index, chunk, chunks, extract, 1, extract_engine, progress),
+    docs = _timed(chunk_docs(dump, index, chunk, chunks, extract, 1, extract_engine, progress),
                   extract)
     _write_through((Record(doc["text"], doc["id"], doc) for doc in docs), stages, output, out_fmt)
     extract.docs_out = stages[0][0].docs_in

@@ -6,6 +6,10 @@ elements, and the last closes the document. ``*-multistream-index.txt.bz2`` list
 ``byte_offset:page_id:title``, the offset being where its stream starts. A chunk job therefore
 needs only the header stream and its own byte ranges: it decompresses nothing else, so chunks
 run in parallel on one machine or on many.
+
+A single-stream dump has no index, but its bz2 blocks can be found in the file itself
+(:mod:`.bz2blocks`): with no index, the plan cuts the dump at block boundaries instead, and a
+chunk job reads the same kind of document from its own blocks.
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Union
 
 from ..textio import InputError
+from .bz2blocks import BlockChunkReader, BlockPlan, plan_blocks
 
 FOOTER = b"</mediawiki>\n"
 _READ = 1 << 20
@@ -92,17 +97,41 @@ class StreamPlan:
                 f"{min(sizes) / 1e6:.1f}–{max(sizes) / 1e6:.1f} MB compressed")
 
 
-def plan_chunks(dump: str | os.PathLike[str], index: str | os.PathLike[str], chunks: int) -> StreamPlan:
+Plan = Union[StreamPlan, BlockPlan]
+
+
+def is_bz2(dump: str | os.PathLike[str]) -> bool:
+    """A bzip2 file, by its signature (a name ending in .bz2 counts when the file is not there)."""
+    try:
+        with open(dump, "rb") as fh:
+            return fh.read(3) == b"BZh"
+    except OSError:
+        return os.fspath(dump).endswith(".bz2")
+
+
+def check_splittable(dump: str | os.PathLike[str]) -> None:
+    """Refuse, by name, a dump that chunk jobs cannot read in parts without an index."""
+    if not Path(dump).is_file():
+        raise InputError(f"{dump}: dump not found")
+    if not is_bz2(dump):
+        raise ValueError(f"{dump}: chunks are read from a .bz2 dump only (its bz2 blocks or, "
+                         "with the index, its streams); extract a plain .xml dump whole")
+
+
+def plan_chunks(dump: str | os.PathLike[str], index: str | os.PathLike[str] | None, chunks: int) -> Plan:
     """Split the page streams into ``chunks`` contiguous runs of about equal compressed size.
 
     The split depends only on the index and the file size, so every job computes the same plan.
-    ``index`` may also be a stream plan written by :func:`write_plan` (a ``.json`` file): it is
+    ``index`` may also be a plan written by :func:`write_plan` (a ``.json`` file): it is
     read instead, so that the index, a line per page, is read once and not by every chunk job.
+    Without an index the dump is cut at its bz2 block boundaries (:func:`.bz2blocks.plan_blocks`).
     """
     if chunks < 1:
         raise ValueError(f"chunks must be >= 1, got {chunks}")
     if not Path(dump).is_file():
         raise InputError(f"{dump}: dump not found")
+    if index is None:
+        return plan_blocks(dump, chunks)
     if is_plan(index):
         return read_plan(index, dump, chunks)
     size = Path(dump).stat().st_size
@@ -122,6 +151,7 @@ def plan_chunks(dump: str | os.PathLike[str], index: str | os.PathLike[str], chu
 
 
 PLAN_FORMAT = "prepsuite stream plan"
+BLOCKS = "bz2 blocks"  # a plan's "kind" when it cuts a single-stream dump at block boundaries
 _SAMPLE = 4096  # bytes of the dump read at each chunk's start for the plan's fingerprint
 
 
@@ -147,57 +177,65 @@ def planned_chunks(path: str | os.PathLike[str]) -> int | None:
         return None
 
 
-def _fingerprint(dump: str | os.PathLike[str], plan: StreamPlan) -> str:
+def _fingerprint(dump: str | os.PathLike[str], plan: Plan) -> str:
     """A hash of the dump's bytes where the plan says streams start (its header stream, the
     first bytes of every chunk, its last bytes): another dump of the same size does not match."""
     import hashlib
 
     digest = hashlib.sha256()
     with open(dump, "rb") as fh:
-        a, b = plan.header
-        fh.seek(a)
-        digest.update(fh.read(min(b - a, 1 << 20)))
-        for ranges in plan.chunks:
-            if ranges:
-                fh.seek(ranges[0][0])
+        if isinstance(plan, BlockPlan):
+            for offset in plan.sample_offsets():
+                fh.seek(offset)
                 digest.update(fh.read(_SAMPLE))
+        else:
+            a, b = plan.header
+            fh.seek(a)
+            digest.update(fh.read(min(b - a, 1 << 20)))
+            for ranges in plan.chunks:
+                if ranges:
+                    fh.seek(ranges[0][0])
+                    digest.update(fh.read(_SAMPLE))
         fh.seek(max(0, plan.dump_bytes - _SAMPLE))
         digest.update(fh.read(_SAMPLE))
     return digest.hexdigest()
 
 
-def write_plan(dump: str | os.PathLike[str], index: str | os.PathLike[str], chunks: int,
-               output: str | os.PathLike[str]) -> StreamPlan:
+def write_plan(dump: str | os.PathLike[str], index: str | os.PathLike[str] | None, chunks: int,
+               output: str | os.PathLike[str]) -> Plan:
     """Read the index once and write every chunk's byte ranges to ``output`` (JSON, atomically).
 
     A real dump's index lists millions of pages; each chunk job reading it whole cost seconds
     per job, more than its own work on small chunks. The plan is small (a pair per stream) and
     records the dump's size, a fingerprint of its bytes and the chunk count, so a plan made for
-    another dump or chunk count is refused, not used.
+    another dump or chunk count is refused, not used. Without an index (a single-stream dump)
+    the plan holds where each chunk's bz2 blocks start.
     """
     import json
 
     from ..textio import atomic_output
 
-    if is_plan(index):
+    if index is not None and is_plan(index):
         raise ValueError(f"{index}: is already a stream plan; give the dump's index")
     plan = plan_chunks(dump, index, chunks)
-    record = {
+    record: dict[str, object] = {
         "format": PLAN_FORMAT,
         "dump": Path(dump).name,
         "dump_bytes": plan.dump_bytes,
         "fingerprint": _fingerprint(dump, plan),
-        "index": Path(index).name,
         "chunks": chunks,
-        "header": list(plan.header),
-        "ranges": [[list(r) for r in ranges] for ranges in plan.chunks],
     }
+    if isinstance(plan, BlockPlan):
+        record |= {"kind": BLOCKS, "starts": plan.starts}
+    else:
+        record |= {"index": Path(index).name, "header": list(plan.header),  # type: ignore[arg-type]
+                   "ranges": [[list(r) for r in ranges] for ranges in plan.chunks]}
     with atomic_output(output) as fh:  # compact: a real dump has tens of thousands of streams
         fh.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
     return plan
 
 
-def read_plan(path: str | os.PathLike[str], dump: str | os.PathLike[str], chunks: int) -> StreamPlan:
+def read_plan(path: str | os.PathLike[str], dump: str | os.PathLike[str], chunks: int) -> Plan:
     """The plan :func:`write_plan` wrote, checked against ``dump`` and ``chunks``."""
     import json
 
@@ -206,10 +244,13 @@ def read_plan(path: str | os.PathLike[str], dump: str | os.PathLike[str], chunks
         data = json.loads(path.read_text(encoding="utf-8"))
         if data.get("format") != PLAN_FORMAT:
             raise ValueError
-        header = (int(data["header"][0]), int(data["header"][1]))
-        ranges = [[(int(a), int(b)) for a, b in chunk] for chunk in data["ranges"]]
         planned, dump_bytes = int(data["chunks"]), int(data["dump_bytes"])
         fingerprint = str(data["fingerprint"])
+        if data.get("kind") == BLOCKS:
+            starts = [int(s) for s in data["starts"]]
+        else:
+            header = (int(data["header"][0]), int(data["header"][1]))
+            ranges = [[(int(a), int(b)) for a, b in chunk] for chunk in data["ranges"]]
     except FileNotFoundError:
         raise InputError(f"{path}: stream plan not found") from None
     except (ValueError, KeyError, TypeError, IndexError, AttributeError, UnicodeDecodeError):
@@ -220,6 +261,13 @@ def read_plan(path: str | os.PathLike[str], dump: str | os.PathLike[str], chunks
     size = Path(dump).stat().st_size
     if dump_bytes != size:
         raise InputError(f"{path}: planned for a dump of {dump_bytes} bytes, but {dump} has {size}; {again}")
+    if data.get("kind") == BLOCKS:
+        if len(starts) != planned or starts != sorted(starts) or not all(32 <= s <= size * 8 for s in starts):
+            raise InputError(f"{path}: corrupt plan (its block offsets do not fit {dump}); {again}")
+        block_plan = BlockPlan(starts, size)
+        if _fingerprint(dump, block_plan) != fingerprint:
+            raise InputError(f"{path}: planned for another dump than {dump} (its bytes differ); {again}")
+        return block_plan
     starts = [header[0]] + [a for chunk in ranges for a, _ in chunk]
     ends = [header[1]] + [b for chunk in ranges for _, b in chunk]
     if (len(ranges) != planned or starts != sorted(starts) or not all(0 <= a < size for a in starts)
@@ -310,18 +358,21 @@ def header_bytes(dump: Path, plan: StreamPlan) -> bytes:
         reader.close()
 
 
-def chunk_sizes(dump: str | os.PathLike[str], index: str | os.PathLike[str], chunks: int) -> list[int]:
+def chunk_sizes(dump: str | os.PathLike[str], index: str | os.PathLike[str] | None, chunks: int) -> list[int]:
     """Compressed bytes of each chunk's streams (progress bars' totals)."""
     return plan_chunks(dump, index, chunks).sizes()
 
 
-def open_chunk(dump: str | os.PathLike[str], index: str | os.PathLike[str], chunk: int,
-               chunks: int) -> StreamsReader:
-    """A readable XML document made of the header and chunk ``chunk``'s page streams."""
+def open_chunk(dump: str | os.PathLike[str], index: str | os.PathLike[str] | None, chunk: int,
+               chunks: int) -> StreamsReader | BlockChunkReader:
+    """A readable XML document made of the header and chunk ``chunk``'s page streams (or, with
+    no index or a block plan, the pages that start in its bz2 blocks)."""
     dump = Path(dump)
     if not dump.is_file():
         raise InputError(f"{dump}: dump not found")
     if not 0 <= chunk < chunks:
         raise ValueError(f"chunk must be in 0..{chunks - 1}, got {chunk}")
     plan = plan_chunks(dump, index, chunks)
+    if isinstance(plan, BlockPlan):
+        return BlockChunkReader(dump, plan, chunk)
     return StreamsReader(dump, plan.chunks[chunk], header_bytes(dump, plan), FOOTER)

@@ -16,6 +16,7 @@ import bz2
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 from xml.sax.saxutils import escape
 
 EXPORT_NS = "http://www.mediawiki.org/xml/export-0.11/"
@@ -382,12 +383,19 @@ def build_multistream(path: str | Path, repeat: int = 1, pages_per_stream: int =
     return path, index_path
 
 
-def build_dump(path: str | Path, repeat: int = 1) -> Path:
-    """Write the sample dump (``.bz2`` compressed when the name says so)."""
+def build_dump(path: str | Path, repeat: int = 1, compresslevel: int = 9) -> Path:
+    """Write the sample dump (``.bz2`` compressed when the name says so).
+
+    ``compresslevel`` is bzip2's block size in 100 kB (Wikimedia's dumps use 9); a small one
+    gives a small dump many bz2 blocks, for tests of cutting a dump at its blocks.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    opener = bz2.open if path.suffix == ".bz2" else open
-    with opener(path, "wt", encoding="utf-8") as fh:  # type: ignore[operator]
+    if path.suffix == ".bz2":
+        out: IO[str] = bz2.open(path, "wt", compresslevel=compresslevel, encoding="utf-8")
+    else:
+        out = open(path, "w", encoding="utf-8")
+    with out as fh:
         for piece in iter_dump_xml(repeat):
             fh.write(piece)
     return path

@@ -1,0 +1,391 @@
+"""A single-stream ``.xml.bz2`` dump cut at its bzip2 block boundaries, so chunks run in parallel.
+
+Why: one bz2 stream read from its start is decompressed by one process, and on 2 cores that
+process capped the whole corpus run (docs/benchmarks.md). But a bz2 stream is a sequence of
+independently compressed blocks of at most 900 kB of input, each starting with the 48-bit magic
+``0x314159265359`` and carrying its own CRC; only their bit alignment ties them together. A block
+copied out at its bit offset, behind a stream header and in front of an end-of-stream marker
+whose combined CRC is the block's own CRC, is a complete bz2 stream that libbz2 (Python's
+:mod:`bz2`) decompresses and checks. So a chunk job needs only its own part of the file, like a
+multistream chunk, and the chunks of a single-stream dump run side by side on one machine or
+on many (the way lbzip2 and Hadoop split bzip2 files).
+
+Where a chunk ends: the plan (:func:`plan_blocks`) puts chunk k's first block at the first block
+start at or after byte ``k * size / chunks``. A chunk owns the pages whose ``<page>`` tag starts
+in its own blocks' output; it skips the tail of a page begun in the chunk before, and reads on
+into the next chunk's blocks to finish its last page. Every page is owned by exactly one chunk,
+whole, so the chunks put back in order give the dump's pages in order.
+
+A 48-bit magic can also occur by chance inside compressed data (about once per 35 TB). A block
+that fails to decompress is therefore tried again joined with the next piece, and a chunk start
+is only taken once a block decompresses from there; a false magic costs a retry, never data.
+"""
+
+from __future__ import annotations
+
+import bz2
+import io
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from ..textio import InputError
+
+BLOCK_MAGIC = 0x314159265359
+END_MAGIC = 0x177245385090
+_MAGIC_BITS = 48
+_MASK = (1 << _MAGIC_BITS) - 1
+#: A block is at most 900 kB before compression; compressed, a little more in the worst case.
+_WINDOW = 4 << 20
+#: False magics inside one block that are skipped before the block counts as corrupt.
+_MAX_JOINS = 8
+_PAGE_OPEN = b"<page>"
+_FOOTER = b"</mediawiki>\n"
+#: Decompressed bytes read for the header (``<siteinfo>``) before giving up on finding a page.
+_HEADER_LIMIT = 64 << 20
+
+
+def _needles(magic: int) -> list[tuple[int, int, bytes, int]]:
+    """For each bit shift of ``magic`` within a byte: (shift, lead, core, span).
+
+    A magic starting at bit ``shift`` of byte ``b`` covers bytes ``b .. b+span-1``; the bytes
+    from ``b+lead`` it fills wholly are ``core``, which :meth:`bytes.find` looks for.
+    """
+    found = []
+    for shift in range(8):
+        span = (shift + _MAGIC_BITS + 7) // 8
+        raw = (magic << (span * 8 - shift - _MAGIC_BITS)).to_bytes(span, "big")
+        lead = 1 if shift else 0
+        tail = span if (shift + _MAGIC_BITS) % 8 == 0 else span - 1
+        found.append((shift, lead, raw[lead:tail], span))
+    return found
+
+
+_SEARCH = [(BLOCK_MAGIC, False, _needles(BLOCK_MAGIC)), (END_MAGIC, True, _needles(END_MAGIC))]
+
+
+def find_magics(data: bytes, lo: int = 0, hi: int | None = None) -> list[tuple[int, bool]]:
+    """Block-start and end-of-stream magics starting in bytes ``lo..hi-1`` of ``data`` and wholly
+    inside it: (bit offset in ``data``, is end-of-stream), sorted."""
+    hi = len(data) if hi is None else hi
+    hits = []
+    for magic, is_end, needles in _SEARCH:
+        for shift, lead, core, span in needles:
+            at = data.find(core, lo + lead)
+            while at >= 0:
+                start = at - lead
+                if start >= hi:
+                    break
+                if start + span <= len(data):
+                    value = int.from_bytes(data[start:start + span], "big") >> (span * 8 - shift - _MAGIC_BITS)
+                    if value & _MASK == magic:
+                        hits.append((start * 8 + shift, is_end))
+                at = data.find(core, at + 1)
+    hits.sort()
+    return hits
+
+
+def block_as_stream(data: bytes, first: int, stop: int) -> bytes:
+    """Bits ``first .. stop-1`` of ``data`` (one block, from its magic) as a bz2 stream of its own.
+
+    The stream's combined CRC is the block's own: the combined CRC of a one-block stream is
+    its block CRC (bzip2 rotates the running value, zero, before xoring each block's in).
+    """
+    lo, hi = first // 8, (stop + 7) // 8
+    n = stop - first
+    value = (int.from_bytes(data[lo:hi], "big") >> (hi * 8 - stop)) & ((1 << n) - 1)
+    crc = (value >> (n - _MAGIC_BITS - 32)) & 0xFFFFFFFF
+    value = (((value << _MAGIC_BITS) | END_MAGIC) << 32) | crc
+    n += _MAGIC_BITS + 32
+    pad = -n % 8
+    return b"BZh9" + (value << pad).to_bytes((n + pad) // 8, "big")
+
+
+def _decompress_block(data: bytes, first: int, stop: int) -> bytes:
+    if stop - first < _MAGIC_BITS + 32 + 8:
+        raise OSError("too short for a block")
+    decomp = bz2.BZ2Decompressor()
+    out = decomp.decompress(block_as_stream(data, first, stop))
+    if not decomp.eof:
+        raise OSError("block incomplete")
+    return out
+
+
+class BlockCursor:
+    """The blocks of a bz2 file from a block start on, decompressed one by one, in file order.
+
+    Streams concatenated in one file are read across: an end-of-stream marker only ends a block.
+    ``position`` is the byte of the file where the block being read starts (error messages);
+    ``done`` the compressed bytes read so far (progress bars).
+    """
+
+    def __init__(self, raw: IO[bytes], path: Path, start_bit: int):
+        self.raw = raw
+        self.path = path
+        self.base = start_bit // 8  # file byte of buf[0]
+        self.raw.seek(self.base)
+        self.buf = b""
+        self.scanned = 0  # magics starting before buf[scanned] are in self.marks
+        self.marks: list[tuple[int, bool]] = []  # file bit offsets of magics after `at`
+        self.eof = False
+        self.at: int | None = start_bit  # file bit offset of the next block's magic
+        self.position = self.base
+        self.done = 0
+
+    def _read(self) -> bool:
+        if self.eof:
+            return False
+        data = self.raw.read(_WINDOW)
+        if not data:
+            self.eof = True
+            hi = len(self.buf)
+        else:
+            keep = ((self.at if self.at is not None else self.base * 8) // 8) - self.base
+            if keep > 0:  # drop what has been decompressed
+                self.buf, self.base, self.scanned = self.buf[keep:], self.base + keep, max(0, self.scanned - keep)
+            self.buf += data
+            self.done += len(data)
+            hi = len(self.buf) - 6  # a magic spans at most 7 bytes: the rest is scanned next time
+        if hi > self.scanned:
+            after = -1 if self.at is None else self.at  # the current block's own magic is no mark
+            self.marks += [(self.base * 8 + bit, end) for bit, end in find_magics(self.buf, self.scanned, hi)
+                           if self.base * 8 + bit > after]
+            self.scanned = hi
+        return True
+
+    def _mark(self, i: int) -> tuple[int, bool] | None:
+        """The i-th magic after the current block's start, reading on as needed."""
+        while len(self.marks) <= i:
+            if not self._read():
+                return None
+        return self.marks[i]
+
+    def __iter__(self) -> Iterator[tuple[int, bytes]]:
+        return self
+
+    def __next__(self) -> tuple[int, bytes]:
+        """(file bit offset of the block's magic, its decompressed bytes)."""
+        first = self.at
+        if first is None:
+            raise StopIteration
+        self.position = first // 8
+        error: Exception | None = None
+        for i in range(_MAX_JOINS):
+            mark = self._mark(i)
+            if mark is None:
+                if error is not None:  # the false magics were all there was
+                    break
+                raise InputError(f"{self.path}: byte {self.position}: truncated bz2 stream (the file "
+                                 "ends before the end of the compressed data; download it again)")
+            stop = mark[0]
+            base = self.base * 8
+            try:
+                data = _decompress_block(self.buf, first - base, stop - base)
+            except (OSError, EOFError, ValueError) as err:
+                error = err  # a magic by chance inside the block: join the next piece
+                continue
+            del self.marks[:i]
+            self._advance()
+            return first, data
+        raise InputError(f"{self.path}: byte {self.position}: cannot decompress the bz2 block "
+                         f"starting there ({error})")
+
+    def _advance(self) -> None:
+        """Move to the next block: the magic ending this one, or past an end-of-stream marker."""
+        stop, is_end = self.marks.pop(0)
+        while is_end:
+            if not self._read_to((stop + _MAGIC_BITS + 32 + 7) // 8):  # the marker and its CRC
+                raise InputError(f"{self.path}: byte {stop // 8}: truncated bz2 stream (the file ends "
+                                 "inside its end-of-stream marker; download it again)")
+            mark = self._mark(0)
+            if mark is None:
+                self.at = None
+                return
+            stop, is_end = self.marks.pop(0)
+        self.at = stop
+
+    def _read_to(self, byte: int) -> bool:
+        while self.base + len(self.buf) < byte:
+            if not self._read():
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class BlockPlan:
+    """Where each chunk's blocks start (file bit offsets; chunk k ends where k+1 starts)."""
+
+    starts: list[int]
+    dump_bytes: int
+
+    def sizes(self) -> list[int]:
+        """Compressed bytes of each chunk."""
+        bounds = self.starts + [self.dump_bytes * 8]
+        return [(b - a) // 8 for a, b in zip(bounds, bounds[1:])]
+
+    def sample_offsets(self) -> list[int]:
+        """File bytes the plan's fingerprint hashes: the file's start and every chunk's."""
+        return [0] + [s // 8 for s in self.starts]
+
+    def summary(self) -> str:
+        sizes = self.sizes()
+        return (f"plan: bz2 blocks of one stream in {len(self.starts)} chunks of "
+                f"{min(sizes) / 1e6:.1f}–{max(sizes) / 1e6:.1f} MB compressed")
+
+
+def _check_signature(raw: IO[bytes], path: Path) -> None:
+    head = raw.read(10)
+    if head[:3] != b"BZh" or head[3:4] not in b"123456789" or len(head) < 4:
+        raise InputError(f"{path}: byte 0: not a bzip2 file (no 'BZh' signature)")
+    value = int.from_bytes(head[4:10], "big") if len(head) == 10 else -1
+    if value not in (BLOCK_MAGIC, END_MAGIC):
+        raise InputError(f"{path}: byte 4: not a bzip2 file (no block after the 'BZh' signature)")
+
+
+def _first_block_from(raw: IO[bytes], path: Path, byte: int) -> int | None:
+    """The first true block start at or after ``byte`` (a bit offset), or None if none follows.
+
+    A candidate counts once its block decompresses: a magic that occurs by chance inside
+    compressed data is passed over.
+    """
+    raw.seek(byte)
+    lo = byte
+    buf = b""
+    while True:
+        data = raw.read(_WINDOW)
+        buf += data
+        hi = len(buf) if not data else max(0, len(buf) - 6)
+        for bit, is_end in find_magics(buf, 0, hi):
+            if is_end:
+                continue
+            cursor = BlockCursor(raw, path, lo * 8 + bit)
+            try:
+                next(cursor)
+            except InputError:
+                continue
+            finally:
+                raw.seek(lo + len(buf))
+            return lo * 8 + bit
+        if not data:
+            return None
+        lo, buf = lo + hi, buf[hi:]
+
+
+def plan_blocks(dump: str | os.PathLike[str], chunks: int) -> BlockPlan:
+    """Split a bz2 file's blocks into ``chunks`` runs of about equal compressed size.
+
+    Depends only on the file, so every job computes the same plan; reading it costs a few
+    windows of the file and one block decompressed per chunk.
+    """
+    if chunks < 1:
+        raise ValueError(f"chunks must be >= 1, got {chunks}")
+    path = Path(dump)
+    if not path.is_file():
+        raise InputError(f"{path}: dump not found")
+    size = path.stat().st_size
+    with open(path, "rb") as raw:
+        _check_signature(raw, path)
+        starts = [32]
+        for k in range(1, chunks):
+            target = max(k * size // chunks, starts[-1] // 8)
+            found = _first_block_from(raw, path, target) if starts[-1] < size * 8 else None
+            starts.append(found if found is not None else size * 8)
+    return BlockPlan(starts, size)
+
+
+def header_bytes(dump: str | os.PathLike[str]) -> bytes:
+    """The dump's XML before its first ``<page>`` (``<mediawiki>`` and ``<siteinfo>``)."""
+    path = Path(dump)
+    got = b""
+    with open(path, "rb") as raw:
+        for _, data in BlockCursor(raw, path, 32):
+            got += data
+            at = got.find(_PAGE_OPEN)
+            if at >= 0:
+                return got[:at]
+            if len(got) > _HEADER_LIMIT:
+                break
+    raise InputError(f"{path}: no <page> in the first {len(got)} bytes of XML; not a pages dump")
+
+
+class BlockChunkReader(io.RawIOBase):
+    """Chunk ``chunk`` of a bz2 dump under ``plan`` as an XML document of its own: the dump's
+    header, the pages the chunk owns, and the closing tag."""
+
+    def __init__(self, path: Path, plan: BlockPlan, chunk: int):
+        self.path = path
+        self.raw: IO[bytes] = open(path, "rb")
+        start = plan.starts[chunk]
+        self.stop = plan.starts[chunk + 1] if chunk + 1 < len(plan.starts) else None
+        self.cursor = BlockCursor(self.raw, path, start)
+        if start >= plan.dump_bytes * 8 or start == self.stop:
+            self.cursor.at = None  # an empty chunk: its run of blocks is empty
+        self.first = start == 32
+        self.pieces = self._pieces()
+        self.pending = b""
+
+    @property
+    def position(self) -> int:
+        return self.cursor.position
+
+    @property
+    def done(self) -> int:
+        return self.cursor.done
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+    def _pieces(self) -> Iterator[bytes]:
+        carry = b""
+        skipping = not self.first  # the tail of a page begun in the chunk before is not ours
+        if skipping:
+            yield header_bytes(self.path)
+        beyond: bytes | None = None
+        for first, data in self.cursor:
+            if self.stop is not None and first >= self.stop:
+                beyond = data
+                break
+            if skipping:
+                data = carry + data
+                at = data.find(_PAGE_OPEN)
+                if at < 0:
+                    carry = data[-(len(_PAGE_OPEN) - 1):]
+                    continue
+                skipping, data = False, data[at:]
+            yield data
+        if skipping:  # no page starts in our blocks
+            yield _FOOTER
+            return
+        if beyond is None:
+            return  # our blocks ran to the dump's end, </mediawiki> included (the scanner checks it)
+        # Read on to finish our last page: up to the first <page> the next chunk owns.
+        carry = b""
+        while beyond is not None:
+            data = carry + beyond
+            at = data.find(_PAGE_OPEN)
+            if at >= 0:
+                yield data[:at]
+                yield _FOOTER
+                return
+            cut = max(0, len(data) - (len(_PAGE_OPEN) - 1))
+            yield data[:cut]
+            carry = data[cut:]
+            beyond = next(self.cursor, (0, None))[1]
+        yield carry  # the dump's end came first: it holds </mediawiki>
+
+    def readinto(self, b) -> int:  # type: ignore[override]
+        while not self.pending:
+            piece = next(self.pieces, None)
+            if piece is None:
+                return 0
+            self.pending = piece
+        n = min(len(b), len(self.pending))
+        b[:n] = self.pending[:n]
+        self.pending = self.pending[n:]
+        return n

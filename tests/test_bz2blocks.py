@@ -1,0 +1,176 @@
+"""A single-stream dump cut at its bz2 blocks: every page read exactly once, whatever the cut."""
+
+import bz2
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+import prepsuite
+from prepsuite.text import bz2blocks
+from prepsuite.text.bz2blocks import BlockCursor, find_magics, plan_blocks
+from prepsuite.text.extract import iter_pages, parse_pages
+from prepsuite.text.multistream import open_chunk, plan_chunks, write_plan
+from prepsuite.text.sample import article_count, build_dump, iter_dump_xml
+from prepsuite.textio import InputError
+
+
+def pages_of(path: Path) -> list[tuple[int, str, str]]:
+    return [(pg.id, pg.title, pg.text) for pg in iter_pages(path)]
+
+
+def chunk_pages(dump: Path, chunks: int, index=None) -> list[list[tuple[int, str, str]]]:
+    """Every chunk's pages, each chunk read on its own as a workflow job reads it."""
+    found = []
+    for k in range(chunks):
+        reader = open_chunk(dump, index, k, chunks)
+        try:
+            found.append([(pg.id, pg.title, pg.text)
+                          for pg in parse_pages(reader, dump, lambda: reader.position)])
+        finally:
+            reader.close()
+    return found
+
+
+@pytest.fixture(scope="module")
+def small_blocks(tmp_path_factory) -> Path:
+    """The sample 20 times over with bzip2's 100 kB blocks: 8 blocks in one stream."""
+    return build_dump(tmp_path_factory.mktemp("blocks") / "dump.xml.bz2", repeat=20, compresslevel=1)
+
+
+@pytest.fixture(scope="module")
+def big_page(tmp_path_factory) -> Path:
+    """A page of 450 kB of random text (several blocks) amid the sample's pages."""
+    rng = random.Random(7)
+    text = "".join(chr(rng.randrange(0x4E00, 0x9FA5)) for _ in range(150_000))
+    page = (f"  <page>\n    <title>大页面</title>\n    <ns>0</ns>\n    <id>990001</id>\n"
+            f"    <revision>\n      <id>1</id>\n      <text xml:space=\"preserve\">{text}</text>\n"
+            f"    </revision>\n  </page>\n")
+    xml = "".join(iter_dump_xml(3))
+    cut = xml.index("  <page>", xml.index("</page>"))
+    path = tmp_path_factory.mktemp("big") / "big.xml.bz2"
+    path.write_bytes(bz2.compress((xml[:cut] + page + xml[cut:]).encode("utf-8"), 1))
+    return path
+
+
+def test_every_block_cut_out_decompresses_to_its_part_of_the_file(small_blocks):
+    data = small_blocks.read_bytes()
+    marks = find_magics(data)
+    assert [end for _, end in marks] == [False] * 8 + [True]
+    assert marks[0][0] == 32  # right after 'BZh1'
+    parts = [bz2blocks._decompress_block(data, a, b) for (a, _), (b, _) in zip(marks, marks[1:])]
+    assert b"".join(parts) == bz2.decompress(data)
+
+
+@pytest.mark.parametrize("chunks", [1, 2, 3, 5, 8, 13])
+def test_chunks_hold_every_page_once_in_dump_order(small_blocks, chunks):
+    found = chunk_pages(small_blocks, chunks)
+    assert [pg for chunk in found for pg in chunk] == pages_of(small_blocks)
+    if chunks <= 8:
+        assert all(found), "with no more chunks than blocks, every chunk has pages"
+
+
+def test_more_chunks_than_blocks_leaves_some_empty(small_blocks):
+    plan = plan_blocks(small_blocks, 20)
+    assert plan.starts == sorted(plan.starts)
+    assert len({s for s in plan.starts if s < plan.dump_bytes * 8}) == 8  # one chunk per block start
+    found = chunk_pages(small_blocks, 20)
+    assert sum(1 for chunk in found if not chunk) == 12
+    assert [pg for chunk in found for pg in chunk] == pages_of(small_blocks)
+
+
+@pytest.mark.parametrize("chunks", [2, 4, 6, 9])
+def test_a_page_longer_than_a_chunk_is_read_whole_by_the_chunk_it_starts_in(big_page, chunks):
+    plan = plan_blocks(big_page, chunks)
+    found = chunk_pages(big_page, chunks)
+    assert [pg for chunk in found for pg in chunk] == pages_of(big_page)
+    owner = [k for k, chunk in enumerate(found) if any(pg[0] == 990001 for pg in chunk)]
+    assert len(owner) == 1 and len(plan.starts) == chunks
+
+
+def test_streams_concatenated_in_one_file_are_read_across_without_the_index():
+    dump = prepsuite.sample_dump(multistream=True)  # its index is not given
+    found = chunk_pages(dump, 2, index=None)
+    assert [pg for chunk in found for pg in chunk] == pages_of(dump)
+
+
+def test_a_magic_occurring_by_chance_inside_a_block_costs_a_retry_not_data(small_blocks, monkeypatch):
+    honest = plan_blocks(small_blocks, 3).starts
+    real = bz2blocks.find_magics
+
+    def with_false_marks(data, lo=0, hi=None):
+        """Every block also 'starts' 4,001 and 40,001 bits after its magic, inside itself."""
+        marks = real(data, lo, hi)
+        limit = len(data) if hi is None else hi
+        fake = [(bit + gap, False) for bit, end in marks if not end for gap in (4001, 40001)]
+        return sorted(marks + [m for m in fake if m[0] // 8 < limit])
+
+    monkeypatch.setattr(bz2blocks, "find_magics", with_false_marks)
+    assert len(with_false_marks(small_blocks.read_bytes())) == 9 + 15  # the last block is short
+    assert plan_blocks(small_blocks, 3).starts == honest  # a false start is passed over
+    found = chunk_pages(small_blocks, 3)
+    assert [pg for chunk in found for pg in chunk] == pages_of(small_blocks)
+
+
+def test_a_truncated_dump_is_named_with_the_byte_where_its_last_block_starts(small_blocks, tmp_path):
+    data = small_blocks.read_bytes()
+    cut = tmp_path / "cut.xml.bz2"
+    cut.write_bytes(data[: int(len(data) * 0.6)])
+    with pytest.raises(InputError, match=r"cut\.xml\.bz2: byte \d+: truncated bz2 stream"):
+        chunk_pages(cut, 2)
+
+
+def test_a_damaged_block_is_named_by_its_byte(small_blocks, tmp_path):
+    data = bytearray(small_blocks.read_bytes())
+    marks = [bit for bit, end in find_magics(bytes(data)) if not end]
+    middle = (marks[4] + marks[5]) // 16
+    data[middle] ^= 0xFF
+    bad = tmp_path / "bad.xml.bz2"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(InputError, match=rf"bad\.xml\.bz2: byte {marks[4] // 8}: cannot decompress the bz2 block"):
+        chunk_pages(bad, 1)
+
+
+def test_not_a_bzip2_file_is_refused_by_name(tmp_path):
+    plain = tmp_path / "dump.xml.bz2"
+    plain.write_text("<mediawiki/>")
+    with pytest.raises(InputError, match=r"dump\.xml\.bz2: byte 0: not a bzip2 file"):
+        plan_blocks(plain, 2)
+
+
+def test_a_block_plan_written_once_is_what_every_job_reads(small_blocks, tmp_path):
+    out = tmp_path / "blocks.json"
+    plan = write_plan(small_blocks, None, 3, out)
+    record = json.loads(out.read_text())
+    assert record["kind"] == "bz2 blocks" and record["starts"] == plan.starts
+    assert plan_chunks(small_blocks, out, 3) == plan
+    assert chunk_pages(small_blocks, 3, index=out) == chunk_pages(small_blocks, 3)
+    with pytest.raises(InputError, match="planned for 3 chunks, not 4"):
+        plan_chunks(small_blocks, out, 4)
+    other = build_dump(tmp_path / "other.xml.bz2", repeat=20, compresslevel=2)
+    with pytest.raises(InputError, match="planned for"):
+        plan_chunks(other, out, 3)
+
+
+def test_cursor_counts_compressed_bytes_and_stops_after_the_last_block(small_blocks):
+    with open(small_blocks, "rb") as raw:
+        cursor = BlockCursor(raw, small_blocks, 32)
+        blocks = list(cursor)
+    assert len(blocks) == 8
+    assert cursor.done == small_blocks.stat().st_size - 4  # all of it after the "BZh1" header
+
+
+def test_cli_plans_once_then_processes_each_chunk_from_its_own_blocks(prep, small_blocks, tmp_path):
+    result = prep("plan", small_blocks, "-o", tmp_path / "blocks.json", "--chunks", "3")
+    assert "bz2 blocks of one stream in 3 chunks" in result.output
+    parts = []
+    for k in (1, 2, 3):
+        out = tmp_path / f"part-{k}.txt"
+        prep("process", small_blocks, out, "--chunk", str(k), "--chunks", "3",
+             "--index", tmp_path / "blocks.json", "--extract-engine", "fast")
+        parts.append(out.read_bytes())
+    whole = tmp_path / "whole.txt"
+    prep("process", small_blocks, whole, "--chunk", "1", "--chunks", "1", "--extract-engine", "fast")
+    assert all(parts) and b"".join(parts) == whole.read_bytes()
+    assert len(whole.read_bytes().splitlines()) == 20 * article_count()
