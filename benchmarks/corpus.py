@@ -413,34 +413,42 @@ class RunSpec:
 
     dump: str = "single"  # single | multi
     extract: str = "wikiextractor"
-    chunks: int | str = 2  # or "auto", the config's default
+    chunks: int | str = "auto"  # the config's default, or a number
     jobs: int = 2
+    split: bool = True  # false: split_single_stream=false (one job decompresses a single-stream dump)
 
     @property
     def label(self) -> str:
         kind = "multistream" if self.dump == "multi" else "single-stream"
+        if self.dump == "single" and not self.split:
+            kind += " read whole"
         return f"{self.extract}, {kind}, chunks={self.chunks}, -j{self.jobs}"
 
 
-#: The issue's configurations: default engines and fast extraction on both dumps at the chunk
-#: count that is best on 2 cores, chunks=4 and 8 for fast + multistream (is 2 still the best?),
-#: and -j1 for the best one.
+#: The issue's configurations: the config's defaults (wikiextractor, chunks: auto) on both dumps,
+#: the single-stream dump also read whole by one job (split_single_stream: false, the former
+#: way), fast extraction on both, and -j1 for the defaults.
 SPEED_RUNS = (
-    RunSpec("single", "wikiextractor", 2, 2),
-    RunSpec("multi", "wikiextractor", 2, 2),
-    RunSpec("single", "fast", 2, 2),
-    RunSpec("multi", "fast", 2, 2),
-    RunSpec("multi", "fast", 4, 2),
-    RunSpec("multi", "fast", 8, 2),
-    RunSpec("multi", "fast", 2, 1),
+    RunSpec("single", "wikiextractor"),
+    RunSpec("single", "wikiextractor", split=False),
+    RunSpec("multi", "wikiextractor"),
+    RunSpec("single", "fast"),
+    RunSpec("multi", "fast"),
+    RunSpec("single", "wikiextractor", jobs=1),
 )
+
+
+def _flag(value: str) -> bool:
+    if value.strip().lower() not in ("true", "false"):
+        raise ValueError(value)
+    return value.strip().lower() == "true"
 
 
 def _chunk_count(value: str) -> int | str:
     return "auto" if value.strip().lower() == "auto" else int(value)
 
 
-_SPEC_KEYS = {"dump": str, "extract": str, "chunks": _chunk_count, "jobs": int}
+_SPEC_KEYS = {"dump": str, "extract": str, "chunks": _chunk_count, "jobs": int, "split": _flag}
 
 
 def parse_run(text: str) -> RunSpec:
@@ -455,8 +463,8 @@ def parse_run(text: str) -> RunSpec:
         try:
             fields[key] = _SPEC_KEYS[key](value)
         except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"--run {text!r}: {key} must be an integer{' or auto' if key == 'chunks' else ''}") from None
+            what = "true or false" if key == "split" else "an integer" + (" or auto" if key == "chunks" else "")
+            raise argparse.ArgumentTypeError(f"--run {text!r}: {key} must be {what}") from None
     spec = RunSpec(**fields)
     if spec.dump not in ("single", "multi") or (spec.chunks != "auto" and spec.chunks < 1) or spec.jobs < 1:
         raise argparse.ArgumentTypeError(f"--run {text!r}: dump is single or multi, chunks auto or >= 1, jobs >= 1")
@@ -483,6 +491,8 @@ def run_bzcat(dump: Path, work: Path, name: str) -> Result:
 def run_spec(spec: RunSpec, dumps: dict[str, Path], work: Path, repo: Path,
              settings: list[str]) -> Result:
     extra = [] if spec.extract == "wikiextractor" else [f'extract={{"engine": "{spec.extract}"}}']
+    if not spec.split:
+        extra.append("split_single_stream=false")
     result = run_pipeline(dumps[spec.dump], work, spec.chunks, spec.jobs, repo, [*extra, *settings])
     result.name = spec.label + (" " + " ".join(settings) if settings else "")
     result.extra["spec"] = spec.__dict__
@@ -707,7 +717,8 @@ def speed_report(xml_bytes: int, rounds: list[list[Result]], specs: list[RunSpec
         varied = [what for what, values in (
             ("single-stream vs multistream", {spec_of[n].dump for n in group}),
             ("chunks", {spec_of[n].chunks for n in group}),
-            ("-j", {spec_of[n].jobs for n in group})) if len(values) > 1]
+            ("-j", {spec_of[n].jobs for n in group}),
+            ("single-stream cut at its blocks vs read whole", {spec_of[n].split for n in group})) if len(values) > 1]
         if varied:
             same = len(set().union(*(digests[n] for n in group))) == 1
             out.append(f"* {engine}: identical across {', '.join(varied)}: {same}")
@@ -746,7 +757,7 @@ def speed_report(xml_bytes: int, rounds: list[list[Result]], specs: list[RunSpec
     scaling = []
     for n in pipes:
         s = spec_of[n]
-        twin = next((m for m in pipes if spec_of[m] == RunSpec(s.dump, s.extract, s.chunks, 2)), None)
+        twin = next((m for m in pipes if spec_of[m] == RunSpec(s.dump, s.extract, s.chunks, 2, s.split)), None)
         if s.jobs == 1 and twin:
             scaling.append(f"{s.extract}, {'multistream' if s.dump == 'multi' else 'single-stream'}, "
                            f"chunks={s.chunks}: -j1 {med[n]:.2f} s, -j2 {med[twin]:.2f} s, "
@@ -878,9 +889,9 @@ def main(argv: list[str] | None = None) -> int:
                          "(--chunks, --jobs and --multistream do not apply)")
     ap.add_argument("--run", type=parse_run, action="append", default=None, metavar="SPEC",
                     help="with --speed: a pipeline configuration, e.g. "
-                         "dump=multi,extract=fast,chunks=8,jobs=1, chunks=auto for the config's default "
-                         "(repeatable; default: the "
-                         "issue's seven configurations)")
+                         "dump=multi,extract=fast,chunks=8,jobs=1 (chunks=auto, the default, is the "
+                         "config's; split=false reads a single-stream dump whole in one job) "
+                         "(repeatable; default: the six configurations of SPEED_RUNS)")
     ap.add_argument("--pages-per-stream", type=int, default=100,
                     help="with --speed: pages per bz2 stream of the multistream dump (default 100)")
     ap.add_argument("--parity", action=argparse.BooleanOptionalAction, default=None,
