@@ -80,6 +80,20 @@ def test_more_chunks_than_blocks_leaves_some_empty(small_blocks):
     assert [pg for chunk in found for pg in chunk] == pages_of(small_blocks)
 
 
+def test_empty_chunks_are_documents_without_pages_even_the_first(small_blocks):
+    from prepsuite.text.bz2blocks import BlockChunkReader, BlockPlan
+
+    size = small_blocks.stat().st_size
+    plan = BlockPlan([32, 32, plan_blocks(small_blocks, 2).starts[1], size * 8], size)
+    found = []
+    for k in range(4):
+        reader = BlockChunkReader(small_blocks, plan, k)
+        found.append([(pg.id, pg.title, pg.text) for pg in parse_pages(reader, small_blocks, lambda: 0)])
+        reader.close()
+    assert found[0] == found[3] == [] and found[1] and found[2]
+    assert found[1] + found[2] == pages_of(small_blocks)
+
+
 @pytest.mark.parametrize("chunks", [2, 4, 6, 9])
 def test_a_page_longer_than_a_chunk_is_read_whole_by_the_chunk_it_starts_in(big_page, chunks):
     plan = plan_blocks(big_page, chunks)

@@ -320,9 +320,10 @@ class BlockChunkReader(io.RawIOBase):
         start = plan.starts[chunk]
         self.stop = plan.starts[chunk + 1] if chunk + 1 < len(plan.starts) else None
         self.cursor = BlockCursor(self.raw, path, start)
-        if start >= plan.dump_bytes * 8 or start == self.stop:
-            self.cursor.at = None  # an empty chunk: its run of blocks is empty
-        self.first = start == 32
+        empty = start >= plan.dump_bytes * 8 or start == self.stop
+        if empty:
+            self.cursor.at = None  # its run of blocks is empty: the header and no page
+        self.first = start == 32 and not empty  # the dump's own header comes with its blocks
         self.pieces = self._pieces()
         self.pending = b""
 
