@@ -9,7 +9,7 @@ import pytest
 
 import prepsuite
 from prepsuite.text import bz2blocks
-from prepsuite.text.bz2blocks import BlockCursor, find_magics, plan_blocks
+from prepsuite.text.bz2blocks import BlockCursor, BlockPlan, find_magics, plan_blocks
 from prepsuite.text.extract import iter_pages, parse_pages
 from prepsuite.text.multistream import open_chunk, plan_chunks, write_plan
 from prepsuite.text.sample import article_count, build_dump, iter_dump_xml
@@ -188,3 +188,74 @@ def test_cli_plans_once_then_processes_each_chunk_from_its_own_blocks(prep, smal
     prep("process", small_blocks, whole, "--chunk", "1", "--chunks", "1", "--extract-engine", "fast")
     assert all(parts) and b"".join(parts) == whole.read_bytes()
     assert len(whole.read_bytes().splitlines()) == 20 * article_count()
+
+
+def _page_xml(pid: int, text: str) -> str:
+    return (f"  <page>\n    <title>P{pid}</title>\n    <ns>0</ns>\n    <id>{pid}</id>\n"
+            f"    <revision>\n      <id>{pid}</id>\n      <text xml:space=\"preserve\">{text}</text>\n"
+            f"    </revision>\n  </page>\n")
+
+
+def test_a_page_tag_cut_by_the_end_of_a_chunk_with_no_other_page_start_is_still_read(tmp_path):
+    """Block 1 holds the tail of a long page and the first bytes of the next <page> tag, nothing
+    else: with a chunk made of block 1 alone, that page starts in it and must be read by it."""
+    rng = random.Random(1)
+    letters = []
+    while len(letters) < 400_000:  # no runs, which bzip2 would shorten: block ends stay put
+        c = rng.choice("abcdefghijklmnopqrstuvwxyz")
+        if not letters or c != letters[-1]:
+            letters.append(c)
+    xml = "".join(iter_dump_xml(1))
+    cut = xml.index("  <page>")
+    path = tmp_path / "straddle.xml.bz2"
+    length = 250_000
+    for _ in range(8):  # move the next page's tag until block 1 ends inside it
+        data = (xml[:cut] + _page_xml(900001, "short") + _page_xml(900002, "".join(letters[:length]))
+                + _page_xml(900003, "after the cut") + xml[cut:]).encode("utf-8")
+        path.write_bytes(bz2.compress(data, 1))
+        with open(path, "rb") as raw:
+            blocks = list(BlockCursor(raw, path, 32))
+        tag = data.rindex(b"<page>", 0, data.index(b"<id>900003</id>"))
+        end1 = len(blocks[0][1]) + len(blocks[1][1])
+        if tag < end1 < tag + len(b"<page>"):
+            break
+        length += end1 - 3 - tag
+    assert tag < end1 < tag + len(b"<page>"), "could not build the layout"
+    plan = BlockPlan([32, blocks[1][0], blocks[2][0]], path.stat().st_size)
+    found = []
+    for k in range(3):
+        reader = bz2blocks.BlockChunkReader(path, plan, k)
+        found.append([pg.id for pg in parse_pages(reader, path, lambda: 0)])
+        reader.close()
+    assert found[1] == [900003]
+    assert [pid for chunk in found for pid in chunk] == [pg[0] for pg in pages_of(path)]
+
+
+def test_a_long_run_without_any_block_marker_is_refused_not_read_into_memory(small_blocks, tmp_path):
+    """A partly downloaded file whose tail is zeros (space allocated, never written)."""
+    data = small_blocks.read_bytes()
+    holey = tmp_path / "holey.xml.bz2"
+    holey.write_bytes(data[: len(data) // 2] + bytes(12 << 20))
+    with pytest.raises(InputError, match=r"holey\.xml\.bz2: byte \d+: no bz2 block or end of stream in the "
+                                         r"10 MiB after the block starting there"):
+        chunk_pages(holey, 2)
+
+
+def test_progress_counts_each_chunk_up_to_its_planned_size(small_blocks):
+    plan = plan_blocks(small_blocks, 3)
+    for k, size in enumerate(plan.sizes()):
+        reader = open_chunk(small_blocks, None, k, 3)
+        seen = []
+        for _ in parse_pages(reader, small_blocks, lambda: 0, progress=lambda _: seen.append(reader.done)):
+            pass
+        reader.close()
+        assert seen == sorted(seen) and 0 <= seen[0] and seen[-1] <= size
+        if k < 2:  # read on into the next chunk's blocks to finish its last page: all of its own done
+            assert reader.done == size
+
+
+def test_a_dump_without_pages_gives_chunks_without_pages(tmp_path):
+    xml = "".join(iter_dump_xml(1))
+    empty = tmp_path / "empty.xml.bz2"
+    empty.write_bytes(bz2.compress((xml[: xml.index("  <page>")] + "</mediawiki>\n").encode("utf-8")))
+    assert chunk_pages(empty, 2) == [[], []] and pages_of(empty) == []

@@ -16,9 +16,17 @@ in its own blocks' output; it skips the tail of a page begun in the chunk before
 into the next chunk's blocks to finish its last page. Every page is owned by exactly one chunk,
 whole, so the chunks put back in order give the dump's pages in order.
 
+A page whose ``<page>`` tag is cut in two by the end of a chunk's blocks starts in that chunk, so
+that chunk reads it, even when no other page starts there.
+
 A 48-bit magic can also occur by chance inside compressed data (about once per 35 TB). A block
 that fails to decompress is therefore tried again joined with the next piece, and a chunk start
-is only taken once a block decompresses from there; a false magic costs a retry, never data.
+is only taken once a block decompresses from there; a false magic costs a retry, never data. A
+file damaged into a long stretch without any marker is refused once 10 MiB have been searched.
+
+Each block's own CRC is checked by libbz2. The stream's combined CRC (a checksum of the block
+CRCs, in the stream's last bytes) is not: checking it would mean finding every block of the
+file, and a damaged combined CRC means no damaged text.
 """
 
 from __future__ import annotations
@@ -41,6 +49,10 @@ _MASK = (1 << _MAGIC_BITS) - 1
 _WINDOW = 4 << 20
 #: False magics inside one block that are skipped before the block counts as corrupt.
 _MAX_JOINS = 8
+#: Most compressed bytes read from a block's start while looking for the markers that end it:
+#: a compressed block is at most about 1 MB, even with the false magics above; a file damaged
+#: into a long run without any marker is refused instead of read into memory.
+_MAX_SEARCH = (_MAX_JOINS + 2) << 20
 _PAGE_OPEN = b"<page>"
 _FOOTER = b"</mediawiki>\n"
 #: Decompressed bytes read for the header (``<siteinfo>``) before giving up on finding a page.
@@ -158,6 +170,10 @@ class BlockCursor:
     def _mark(self, i: int) -> tuple[int, bool] | None:
         """The i-th magic after the current block's start, reading on as needed."""
         while len(self.marks) <= i:
+            if self.at is not None and self.base + len(self.buf) - self.at // 8 > _MAX_SEARCH:
+                raise InputError(f"{self.path}: byte {self.at // 8}: no bz2 block or end of stream in "
+                                 f"the {_MAX_SEARCH >> 20} MiB after the block starting there; the file "
+                                 "is damaged (download it again)")
             if not self._read():
                 return None
         return self.marks[i]
@@ -245,7 +261,8 @@ def _check_signature(raw: IO[bytes], path: Path) -> None:
 
 
 def _first_block_from(raw: IO[bytes], path: Path, byte: int) -> int | None:
-    """The first true block start at or after ``byte`` (a bit offset), or None if none follows.
+    """The bit offset of the first true block start at or after file byte ``byte``, or None if
+    none follows.
 
     A candidate counts once its block decompresses: a magic that occurs by chance inside
     compressed data is passed over.
@@ -306,8 +323,9 @@ def header_bytes(dump: str | os.PathLike[str]) -> bytes:
             if at >= 0:
                 return got[:at]
             if len(got) > _HEADER_LIMIT:
-                break
-    raise InputError(f"{path}: no <page> in the first {len(got)} bytes of XML; not a pages dump")
+                raise InputError(f"{path}: no <page> in the first {len(got)} bytes of XML; not a pages dump")
+    end = got.rfind(_FOOTER.strip())
+    return got[:end] if end >= 0 else got  # a dump without pages: the scanner says what is wrong
 
 
 class BlockChunkReader(io.RawIOBase):
@@ -326,6 +344,9 @@ class BlockChunkReader(io.RawIOBase):
         self.first = start == 32 and not empty  # the dump's own header comes with its blocks
         self.pieces = self._pieces()
         self.pending = b""
+        self.offset = 0  # of the next byte of pending to hand out
+        self.start_byte = start // 8
+        self.size = plan.sizes()[chunk]
 
     @property
     def position(self) -> int:
@@ -333,7 +354,8 @@ class BlockChunkReader(io.RawIOBase):
 
     @property
     def done(self) -> int:
-        return self.cursor.done
+        """Compressed bytes of this chunk decompressed so far (progress bars; at most its size)."""
+        return min(max(0, self.cursor.position - self.start_byte), self.size)
 
     def readable(self) -> bool:
         return True
@@ -343,6 +365,7 @@ class BlockChunkReader(io.RawIOBase):
         super().close()
 
     def _pieces(self) -> Iterator[bytes]:
+        keep = len(_PAGE_OPEN) - 1  # bytes at a piece's end that may begin a tag
         carry = b""
         skipping = not self.first  # the tail of a page begun in the chunk before is not ours
         if skipping:
@@ -356,37 +379,46 @@ class BlockChunkReader(io.RawIOBase):
                 data = carry + data
                 at = data.find(_PAGE_OPEN)
                 if at < 0:
-                    carry = data[-(len(_PAGE_OPEN) - 1):]
+                    carry = data[-keep:]
                     continue
                 skipping, data = False, data[at:]
             yield data
-        if skipping:  # no page starts in our blocks
-            yield _FOOTER
-            return
-        if beyond is None:
-            return  # our blocks ran to the dump's end, </mediawiki> included (the scanner checks it)
-        # Read on to finish our last page: up to the first <page> the next chunk owns.
-        carry = b""
-        while beyond is not None:
+        if beyond is None:  # our blocks ran to the dump's end
+            if skipping:
+                yield _FOOTER  # no page starts in them
+            return  # else the dump's own </mediawiki> came with them (the scanner checks it)
+        # Read on to finish our last page: up to the first <page> that starts after our blocks.
+        search_from = 0
+        if skipping:
             data = carry + beyond
             at = data.find(_PAGE_OPEN)
+            if not 0 <= at < len(carry):
+                yield _FOOTER  # no page starts in our blocks
+                return
+            # the only <page> starting in our blocks has its tag cut by their end: it is ours
+            beyond, search_from = data[at:], 1
+        pending = beyond
+        while True:
+            at = pending.find(_PAGE_OPEN, search_from)
             if at >= 0:
-                yield data[:at]
+                yield pending[:at]
                 yield _FOOTER
                 return
-            cut = max(0, len(data) - (len(_PAGE_OPEN) - 1))
-            yield data[:cut]
-            carry = data[cut:]
-            beyond = next(self.cursor, (0, None))[1]
-        yield carry  # the dump's end came first: it holds </mediawiki>
+            cut = max(search_from, len(pending) - keep)
+            yield pending[:cut]
+            more = next(self.cursor, None)
+            if more is None:
+                yield pending[cut:]  # the dump's end came first: it holds </mediawiki>
+                return
+            pending, search_from = pending[cut:] + more[1], 0
 
     def readinto(self, b) -> int:  # type: ignore[override]
-        while not self.pending:
+        while self.offset >= len(self.pending):
             piece = next(self.pieces, None)
             if piece is None:
                 return 0
-            self.pending = piece
-        n = min(len(b), len(self.pending))
-        b[:n] = self.pending[:n]
-        self.pending = self.pending[n:]
+            self.pending, self.offset = piece, 0
+        n = min(len(b), len(self.pending) - self.offset)
+        b[:n] = self.pending[self.offset:self.offset + n]
+        self.offset += n
         return n

@@ -262,7 +262,8 @@ def read_plan(path: str | os.PathLike[str], dump: str | os.PathLike[str], chunks
     if dump_bytes != size:
         raise InputError(f"{path}: planned for a dump of {dump_bytes} bytes, but {dump} has {size}; {again}")
     if data.get("kind") == BLOCKS:
-        if len(starts) != planned or starts != sorted(starts) or not all(32 <= s <= size * 8 for s in starts):
+        if (len(starts) != planned or starts != sorted(starts) or starts[0] != 32
+                or not all(32 <= s <= size * 8 for s in starts)):
             raise InputError(f"{path}: corrupt plan (its block offsets do not fit {dump}); {again}")
         block_plan = BlockPlan(starts, size)
         if _fingerprint(dump, block_plan) != fingerprint:
