@@ -132,7 +132,7 @@ def extract(
         for k, size in zip(todo, sizes):
             advance = (lambda done, base=base: progress(base + done)) if progress else None
             result.merge(extract_chunk(dump, index, k, chunks, outputs[k],
-                                                   processes or os.cpu_count(), engine.value, advance))
+                                       processes or os.cpu_count(), engine.value, advance))
             base += size
     report(result, stats)
 

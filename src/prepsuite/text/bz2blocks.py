@@ -19,7 +19,8 @@ whole, so the chunks put back in order give the dump's pages in order.
 A page whose ``<page>`` tag is cut in two by the end of a chunk's blocks starts in that chunk, so
 that chunk reads it, even when no other page starts there.
 
-A 48-bit magic can also occur by chance inside compressed data (about once per 35 TB). A block
+One of the two 48-bit magics can also occur by chance inside compressed data (about once per
+18 TB). A block
 that fails to decompress is therefore tried again joined with the next piece, and a chunk start
 is only taken once a block decompresses from there; a false magic costs a retry, never data. A
 file damaged into a long stretch without any marker is refused once 10 MiB have been searched.
@@ -40,10 +41,14 @@ from pathlib import Path
 from typing import IO
 
 from ..textio import InputError
+from .pagescan import END, FOOTER, PAGE_OPEN
 
 BLOCK_MAGIC = 0x314159265359
 END_MAGIC = 0x177245385090
 _MAGIC_BITS = 48
+_CRC_BITS = 32  # after a block's magic, and after the end-of-stream magic
+#: File bit offset of a file's first block: right after its 4-byte "BZh9" header.
+FIRST_BLOCK = 32
 _MASK = (1 << _MAGIC_BITS) - 1
 #: A block is at most 900 kB before compression; compressed, a little more in the worst case.
 _WINDOW = 4 << 20
@@ -53,8 +58,6 @@ _MAX_JOINS = 8
 #: a compressed block is at most about 1 MB, even with the false magics above; a file damaged
 #: into a long run without any marker is refused instead of read into memory.
 _MAX_SEARCH = (_MAX_JOINS + 2) << 20
-_PAGE_OPEN = b"<page>"
-_FOOTER = b"</mediawiki>\n"
 #: Decompressed bytes read for the header (``<siteinfo>``) before giving up on finding a page.
 _HEADER_LIMIT = 64 << 20
 
@@ -108,15 +111,15 @@ def block_as_stream(data: bytes, first: int, stop: int) -> bytes:
     lo, hi = first // 8, (stop + 7) // 8
     n = stop - first
     value = (int.from_bytes(data[lo:hi], "big") >> (hi * 8 - stop)) & ((1 << n) - 1)
-    crc = (value >> (n - _MAGIC_BITS - 32)) & 0xFFFFFFFF
-    value = (((value << _MAGIC_BITS) | END_MAGIC) << 32) | crc
-    n += _MAGIC_BITS + 32
+    crc = (value >> (n - _MAGIC_BITS - _CRC_BITS)) & 0xFFFFFFFF
+    value = (((value << _MAGIC_BITS) | END_MAGIC) << _CRC_BITS) | crc
+    n += _MAGIC_BITS + _CRC_BITS
     pad = -n % 8
     return b"BZh9" + (value << pad).to_bytes((n + pad) // 8, "big")
 
 
 def _decompress_block(data: bytes, first: int, stop: int) -> bytes:
-    if stop - first < _MAGIC_BITS + 32 + 8:
+    if stop - first < _MAGIC_BITS + _CRC_BITS + 8:
         raise OSError("too short for a block")
     decomp = bz2.BZ2Decompressor()
     out = decomp.decompress(block_as_stream(data, first, stop))
@@ -129,8 +132,8 @@ class BlockCursor:
     """The blocks of a bz2 file from a block start on, decompressed one by one, in file order.
 
     Streams concatenated in one file are read across: an end-of-stream marker only ends a block.
-    ``position`` is the byte of the file where the block being read starts (error messages);
-    ``done`` the compressed bytes read so far (progress bars).
+    ``position`` is the byte of the file where the block being read starts (error messages and
+    progress); ``done`` the bytes read from the file so far, read-ahead included.
     """
 
     def __init__(self, raw: IO[bytes], path: Path, start_bit: int):
@@ -212,7 +215,7 @@ class BlockCursor:
         """Move to the next block: the magic ending this one, or past an end-of-stream marker."""
         stop, is_end = self.marks.pop(0)
         while is_end:
-            if not self._read_to((stop + _MAGIC_BITS + 32 + 7) // 8):  # the marker and its CRC
+            if not self._read_to((stop + _MAGIC_BITS + _CRC_BITS + 7) // 8):  # the marker and its CRC
                 raise InputError(f"{self.path}: byte {stop // 8}: truncated bz2 stream (the file ends "
                                  "inside its end-of-stream marker; download it again)")
             mark = self._mark(0)
@@ -304,7 +307,7 @@ def plan_blocks(dump: str | os.PathLike[str], chunks: int) -> BlockPlan:
     size = path.stat().st_size
     with open(path, "rb") as raw:
         _check_signature(raw, path)
-        starts = [32]
+        starts = [FIRST_BLOCK]
         for k in range(1, chunks):
             target = max(k * size // chunks, starts[-1] // 8)
             found = _first_block_from(raw, path, target) if starts[-1] < size * 8 else None
@@ -317,14 +320,14 @@ def header_bytes(dump: str | os.PathLike[str]) -> bytes:
     path = Path(dump)
     got = b""
     with open(path, "rb") as raw:
-        for _, data in BlockCursor(raw, path, 32):
+        for _, data in BlockCursor(raw, path, FIRST_BLOCK):
             got += data
-            at = got.find(_PAGE_OPEN)
+            at = got.find(PAGE_OPEN)
             if at >= 0:
                 return got[:at]
             if len(got) > _HEADER_LIMIT:
                 raise InputError(f"{path}: no <page> in the first {len(got)} bytes of XML; not a pages dump")
-    end = got.rfind(_FOOTER.strip())
+    end = got.rfind(END)
     return got[:end] if end >= 0 else got  # a dump without pages: the scanner says what is wrong
 
 
@@ -341,7 +344,7 @@ class BlockChunkReader(io.RawIOBase):
         empty = start >= plan.dump_bytes * 8 or start == self.stop
         if empty:
             self.cursor.at = None  # its run of blocks is empty: the header and no page
-        self.first = start == 32 and not empty  # the dump's own header comes with its blocks
+        self.first = start == FIRST_BLOCK and not empty  # the dump's own header comes with its blocks
         self.pieces = self._pieces()
         self.pending = b""
         self.offset = 0  # of the next byte of pending to hand out
@@ -365,7 +368,7 @@ class BlockChunkReader(io.RawIOBase):
         super().close()
 
     def _pieces(self) -> Iterator[bytes]:
-        keep = len(_PAGE_OPEN) - 1  # bytes at a piece's end that may begin a tag
+        keep = len(PAGE_OPEN) - 1  # bytes at a piece's end that may begin a tag
         carry = b""
         skipping = not self.first  # the tail of a page begun in the chunk before is not ours
         if skipping:
@@ -377,7 +380,7 @@ class BlockChunkReader(io.RawIOBase):
                 break
             if skipping:
                 data = carry + data
-                at = data.find(_PAGE_OPEN)
+                at = data.find(PAGE_OPEN)
                 if at < 0:
                     carry = data[-keep:]
                     continue
@@ -385,24 +388,24 @@ class BlockChunkReader(io.RawIOBase):
             yield data
         if beyond is None:  # our blocks ran to the dump's end
             if skipping:
-                yield _FOOTER  # no page starts in them
+                yield FOOTER  # no page starts in them
             return  # else the dump's own </mediawiki> came with them (the scanner checks it)
         # Read on to finish our last page: up to the first <page> that starts after our blocks.
         search_from = 0
         if skipping:
             data = carry + beyond
-            at = data.find(_PAGE_OPEN)
+            at = data.find(PAGE_OPEN)
             if not 0 <= at < len(carry):
-                yield _FOOTER  # no page starts in our blocks
+                yield FOOTER  # no page starts in our blocks
                 return
             # the only <page> starting in our blocks has its tag cut by their end: it is ours
             beyond, search_from = data[at:], 1
         pending = beyond
         while True:
-            at = pending.find(_PAGE_OPEN, search_from)
+            at = pending.find(PAGE_OPEN, search_from)
             if at >= 0:
                 yield pending[:at]
-                yield _FOOTER
+                yield FOOTER
                 return
             cut = max(search_from, len(pending) - keep)
             yield pending[:cut]

@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import IO, Union
 
 from ..textio import InputError
-from .bz2blocks import BlockChunkReader, BlockPlan, plan_blocks
+from .bz2blocks import FIRST_BLOCK, BlockChunkReader, BlockPlan, plan_blocks
+from .pagescan import FOOTER
 
-FOOTER = b"</mediawiki>\n"
 _READ = 1 << 20
 
 
@@ -262,8 +262,8 @@ def read_plan(path: str | os.PathLike[str], dump: str | os.PathLike[str], chunks
     if dump_bytes != size:
         raise InputError(f"{path}: planned for a dump of {dump_bytes} bytes, but {dump} has {size}; {again}")
     if data.get("kind") == BLOCKS:
-        if (len(starts) != planned or starts != sorted(starts) or starts[0] != 32
-                or not all(32 <= s <= size * 8 for s in starts)):
+        if (len(starts) != planned or starts != sorted(starts) or starts[0] != FIRST_BLOCK
+                or starts[-1] > size * 8):
             raise InputError(f"{path}: corrupt plan (its block offsets do not fit {dump}); {again}")
         block_plan = BlockPlan(starts, size)
         if _fingerprint(dump, block_plan) != fingerprint:

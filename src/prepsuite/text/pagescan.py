@@ -24,9 +24,11 @@ from typing import IO
 from ..textio import InputError
 
 _READ = 1 << 20
-_PAGE_OPEN = b"<page>"
+PAGE_OPEN = b"<page>"
 _PAGE_CLOSE = b"</page>"
-_END = b"</mediawiki>"
+END = b"</mediawiki>"
+#: What closes a document made of some of a dump's pages (a multistream or bz2-block chunk).
+FOOTER = END + b"\n"
 
 _CHARS = rb"[^<&\x00-\x08\x0b\x0c\x0e-\x1f]*"  # character data needing no decoding of markup
 
@@ -135,10 +137,10 @@ class PageScanner:
     def _read_header(self) -> bool:
         """Parse everything before the first page; False if there is no page at all."""
         while True:
-            at = self._buf.find(_PAGE_OPEN)
+            at = self._buf.find(PAGE_OPEN)
             if at >= 0 or not self._more():
                 break
-        head = self._buf if at < 0 else self._buf[:at] + _END
+        head = self._buf if at < 0 else self._buf[:at] + END
         try:
             root = ET.fromstring(head)
         except ET.ParseError as err:
@@ -209,7 +211,7 @@ class PageScanner:
         """Pages between ``start`` and ``end`` that the regex did not take: ElementTree's turn."""
         self._consume(start)
         while start < end:
-            at = self._buf.find(_PAGE_OPEN, start, end)
+            at = self._buf.find(PAGE_OPEN, start, end)
             gap = self._buf[start: at if at >= 0 else end].strip()
             if gap:
                 where = self._buf.find(gap[:1], start)
@@ -235,11 +237,11 @@ class PageScanner:
 
     def _check_end(self) -> None:
         """After the last complete page: only ``</mediawiki>`` may be left."""
-        if self._buf.find(_PAGE_OPEN, self._pos) >= 0:
+        if self._buf.find(PAGE_OPEN, self._pos) >= 0:
             raise self._error(len(self._buf), "truncated XML (the file ends inside a <page>)")
         tail = self._buf[self._pos:].strip()
-        if tail == _END:
+        if tail == END:
             return
-        if not tail or _END.startswith(tail):
+        if not tail or END.startswith(tail):
             raise self._error(len(self._buf), "truncated XML (the file ends before </mediawiki>)")
         raise self._error(self._buf.find(tail[:1], self._pos), f"malformed XML (unexpected {tail[:40]!r} after the last page)")
