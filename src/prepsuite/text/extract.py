@@ -290,13 +290,27 @@ def _encodable(text: str) -> str:
     return _SURROGATE.sub("\ufffd", text)
 
 
+def _wikiextractor_class() -> type:
+    """wikiextractor's ``Extractor``, its patterns compiled once (``wikiextractor_speedups``)."""
+    global _EXTRACTOR
+    if _EXTRACTOR is None:
+        from wikiextractor.extract import Extractor
+
+        from .wikiextractor_speedups import install
+
+        install()
+        _EXTRACTOR = Extractor
+    return _EXTRACTOR
+
+
+_EXTRACTOR: type | None = None
+
+
 def _wikiextractor_text(page: Page) -> str:
     """The ``text`` of wikiextractor's JSON output for ``page`` (``Extractor.extract`` joins the
     lines of ``clean_text`` so; called directly, the JSON encoding and decoding is saved)."""
-    from wikiextractor.extract import Extractor
-
     site = _WORKER_SITE
-    extractor = Extractor(
+    extractor = _wikiextractor_class()(
         str(page.id), page.revid, site.base_url, page.title, [page.text],
         knownNamespaces=set(site.namespaces) | {site.template_namespace},
         templatePrefix=site.template_namespace + ":",

@@ -1,0 +1,101 @@
+"""wikiextractor with its patterns compiled once gives the text wikiextractor as shipped gives."""
+
+import random
+import re
+
+import pytest
+
+import prepsuite
+from prepsuite.text import wikiextractor_speedups
+from prepsuite.text.extract import Page, SiteInfo, _init_worker, _wikiextractor_text, iter_pages
+from prepsuite.text.wikiextractor_speedups import CompiledOnce
+
+# Markup that takes every branch of wikiextractor's clean(): nested and unbalanced templates and
+# tables, the discarded elements (upper case, attributes holding '/' and '>', self-closing,
+# orphaned closers), ignored tags, comments, placeholders, links of both kinds, quotes, lists.
+PIECES = [
+    "北京是中国的首都。", "Beijing ", "{{Infobox|name={{lang|en|Cat}}}}", "{{unclosed|", "}}",
+    "{{a}}{{b|{{c}}}}", '{| class="wikitable"\n|-\n| a || b\n|}\n', "{|\n{|\n|}\n", "|}",
+    "<ref>来源</ref>", '<ref name="geo/18aug2018-1">x</ref>', '<REF NAME=a/>',
+    '<ref style="a > b" />', "</ref>", "<div class=x>内<div>层</div></div>", "<DIV>",
+    "<DIV align=center>大</DIV>", "<Ref>r</Ref>", "<TABLE><TR><TD>格</TD></TR></TABLE>",
+    "<table><tr><td>格</td></tr></table>", "<gallery>a.jpg|图</gallery>", "<small>小</small>",
+    "<noinclude>n</noinclude>", "</noinclude>", "<includeonly>i</includeonly>",
+    "<math>x^2</math>", "<code>c</code>", "<!-- 注释 -->", "<br/>", "<br>", "<hr />",
+    "<span style='color:red'>红</span>", "<b>粗</b>", "<u>u</u>", "<sup>1</sup>",
+    "[[北京]]", "[[首都|首府]]", "[[File:Cat.jpg|thumb|一只[[猫]]]]", "[[Category:动物]]",
+    "[https://example.org 官网]", "[http://x.y]", "https://example.org/a?b=c",
+    "'''粗体'''", "''斜体''", "'''''两者'''''", "''未闭", "__TOC__", "&amp;nbsp;", "&lt;b&gt;",
+    "\n== 历史 ==\n", "\n=== 小节 ===\n", "\n* 第一\n* 第二\n# 第三\n", "\n; 术语\n: 定义\n",
+    "\n", "\n\n", " ", "。", "5-16", "J.G", "(注)", "«引»", "<<", ">>",
+]
+
+
+def _pages(count: int, seed: int) -> list[Page]:
+    rng = random.Random(seed)
+    return [Page(id=i, title=f"页{i}", ns=0, redirect=False,
+                 text="".join(rng.choice(PIECES) for _ in range(rng.randint(1, 40))))
+            for i in range(count)]
+
+
+@pytest.fixture
+def shipped_then_compiled_once():
+    """A function giving (wikiextractor as shipped, with the change) for a list of pages."""
+    _init_worker(SiteInfo())
+
+    def both(pages: list[Page]) -> tuple[list[str], list[str]]:
+        wikiextractor_speedups.uninstall()
+        shipped = [_wikiextractor_text(p) for p in pages]
+        wikiextractor_speedups.install()
+        return shipped, [_wikiextractor_text(p) for p in pages]
+
+    yield both
+    wikiextractor_speedups.install()
+
+
+def test_the_sample_extracts_to_the_same_text(shipped_then_compiled_once):
+    pages = [p for p in iter_pages(prepsuite.sample_dump()) if p.ns == 0 and not p.redirect]
+    shipped, compiled_once = shipped_then_compiled_once(pages)
+    assert [p.title for p, a, b in zip(pages, shipped, compiled_once) if a != b] == []
+
+
+def test_random_markup_extracts_to_the_same_text(shipped_then_compiled_once):
+    pages = _pages(600, seed=5)
+    shipped, compiled_once = shipped_then_compiled_once(pages)
+    differing = [p.text for p, a, b in zip(pages, shipped, compiled_once) if a != b]
+    assert differing == []
+    # The pages did exercise the markup: most of them lost some of it.
+    assert sum(a != p.text for p, a in zip(pages, shipped)) > 500
+
+
+def test_install_is_idempotent_and_uninstall_restores_wikiextractor():
+    import wikiextractor.extract as module
+
+    wikiextractor_speedups.uninstall()
+    shipped_drop_nested = module.dropNested
+    assert module.re is re
+    wikiextractor_speedups.install()
+    wrapped = module.dropNested
+    wikiextractor_speedups.install()
+    assert isinstance(module.re, CompiledOnce) and module.dropNested is wrapped
+    assert wrapped.__wrapped__ is shipped_drop_nested
+    wikiextractor_speedups.uninstall()
+    assert module.re is re and module.dropNested is shipped_drop_nested
+    wikiextractor_speedups.install()
+
+
+def test_compiled_once_answers_as_re_does():
+    patterns = CompiledOnce()
+    first = patterns.compile(r"<\s*ref\b", re.IGNORECASE)
+    assert patterns.compile(r"<\s*ref\b", re.IGNORECASE) is first
+    assert first == re.compile(r"<\s*ref\b", re.IGNORECASE)
+    assert patterns.compile(r"<\s*ref\b") != first
+    assert patterns.sub(r"\s+", " ", "a  b\n c") == "a b c"
+    assert patterns.sub("b", lambda m: m.group().upper(), "abcb", count=1) == "aBcb"
+    assert patterns.search("B", "abc", flags=re.I).start() == 1
+    assert patterns.match("b", "abc") is None
+    assert [m.start() for m in patterns.finditer("a", "aba")] == [0, 2]
+    assert patterns.IGNORECASE is re.IGNORECASE and patterns.escape("a.b") == r"a\.b"
+    assert patterns.purge is re.purge  # names it does not define come from re
+    with pytest.raises(ValueError):
+        patterns.compile(first, re.IGNORECASE)
