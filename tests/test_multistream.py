@@ -195,6 +195,17 @@ def test_one_job_from_streams_to_segmented_text_equals_extract_then_process(prep
         assert all(row.startswith(f"{dump}#page\t") for row in one)
 
 
+def test_extract_and_process_default_to_the_workflow_extractor(prep, multistream, tmp_path):
+    """Without --engine / --extract-engine both commands use the config's default, wikiextractor."""
+    dump, _ = multistream
+    prep("extract", dump, tmp_path / "ex", "--chunks", "3", "--chunk", "1", "--stats", tmp_path / "e.json")
+    prep("process", dump, tmp_path / "one.txt", "--chunk", "1", "--chunks", "3", "--stats", tmp_path / "p.json")
+    for stats in ("e.json", "p.json"):
+        stages = json.loads((tmp_path / stats).read_text())
+        extract = stages[0] if isinstance(stages, list) else stages
+        assert extract["counters"]["engine_wikiextractor"] == 1, stats
+
+
 def test_text_chunks_concatenated_are_the_merged_json_chunks(prep, multistream, tmp_path):
     """The workflow's multistream chunks: plain text, one document per line, which the gather
     concatenates; the same corpus as JSON-lines chunks merged on page id."""

@@ -219,7 +219,7 @@ def process(
     chunk: Annotated[Optional[int], typer.Option(min=1, help="INPUT is a .bz2 dump: extract chunk K of --chunks (1-based) from its own bz2 streams (multistream) or blocks (single-stream) and run it through the three stages in this one process, with no intermediate file. OUTPUT: JSON lines (id, title, text) for a .jsonl name or '-', else plain text (one document per line, what `prep gather` concatenates).")] = None,
     chunks: Annotated[int, typer.Option(min=1, help="With --chunk: how many chunks the dump is split into.")] = 1,
     index: Annotated[Optional[Path], typer.Option(help="With --chunk: the multistream index (found beside a *-multistream.xml.bz2 dump if not given), or the plan `prep plan` wrote (.json: what workflow jobs read, so the index is read once, not per job). Without either, a .bz2 dump is cut at its bz2 block boundaries.")] = None,
-    extract_engine: Annotated[Engine, typer.Option(help="With --chunk: extraction engine, wikiextractor or fast (see `prep extract --help`).")] = Engine.fast,
+    extract_engine: Annotated[Engine, typer.Option(help="With --chunk: extraction engine, wikiextractor or fast (see `prep extract --help`).")] = Engine.wikiextractor,
     stats: Annotated[Optional[Path], typer.Option("--stats", help="Write the stages' counters to this JSON file (a list; with --chunk the extraction comes first).")] = None,
 ) -> None:
     """Clean, convert and segment in one streaming pass (what the workflow runs per chunk).
