@@ -8,7 +8,7 @@ import pytest
 import prepsuite
 from prepsuite.text import wikiextractor_speedups
 from prepsuite.text.extract import Page, SiteInfo, _init_worker, _wikiextractor_text, iter_pages
-from prepsuite.text.wikiextractor_speedups import CompiledOnce
+from prepsuite.text.wikiextractor_speedups import CompiledOnce, TagPresence
 
 # Markup that takes every branch of wikiextractor's clean(): nested and unbalanced templates and
 # tables, the discarded elements (upper case, attributes holding '/' and '>', self-closing,
@@ -28,6 +28,13 @@ PIECES = [
     "'''粗体'''", "''斜体''", "'''''两者'''''", "''未闭", "__TOC__", "&amp;nbsp;", "&lt;b&gt;",
     "\n== 历史 ==\n", "\n=== 小节 ===\n", "\n* 第一\n* 第二\n# 第三\n", "\n; 术语\n: 定义\n",
     "\n", "\n\n", " ", "。", "5-16", "J.G", "(注)", "«引»", "<<", ">>",
+    # what the tag guard must see as the regex engine does: spaces inside the tag, Unicode case
+    # folding (ſ is s, K is k), names that extend ours, tags that appear only once markup or
+    # another element between '<' and the name is gone, escaped tags
+    "< ref >空</ ref >", "< / div >", "<ſmall>ſ</ſmall>", "<ſource>x</ſource>", "<KBD>K</kbd>",
+    "<refs>", "<references/>", "<tdx>", "<divx>d</divx>", "<<div>x</div>ref>y</ref>", "<<ref>1</ref>small>内<<ref>2</ref>/small>",
+    "<{{t}}ref>z</ref>", "<[[链接]]small>w</small>", "&lt;ref&gt;转义&lt;/ref&gt;", "&lt;div&gt;",
+    "a < b", "<", "</", "<\nref>n</ref>",
 ]
 
 
@@ -66,6 +73,31 @@ def test_random_markup_extracts_to_the_same_text(shipped_then_compiled_once):
     assert differing == []
     # The pages did exercise the markup: most of them lost some of it.
     assert sum(a != p.text for p, a in zip(pages, shipped)) > 500
+
+
+def test_a_tag_pattern_is_skipped_only_where_its_name_cannot_occur():
+    presence = TagPresence(["ref", "references", "div"])
+    guarded = [r"<\s*ref\b(?:[^>])*>", r"<\s*/\s*ref\s*>", r"<ref\b.*?>", r"</\s*div\s*>"]
+    for pattern in guarded:
+        assert presence.group_of(pattern, re.IGNORECASE), pattern
+    not_guarded = [
+        r"<\s*ref",                 # no word boundary: also matches <refs>
+        r"<\s*ref\b|<\s*foo",       # an alternation the parser factors to a common '<'
+        r"(?a)<\s*ref\b",           # ASCII: \b ends the name before a non-ASCII letter
+        r"<\s*span\b",              # a name it does not look for
+        r"\{\|",
+    ]
+    for pattern in not_guarded:
+        assert not presence.group_of(pattern, re.IGNORECASE), pattern
+    assert not presence.group_of(r"<\s*ref\b", re.IGNORECASE | re.ASCII)
+
+    ref = presence.group_of(r"<\s*ref\b", re.IGNORECASE)
+    refs = presence.group_of(r"<\s*references\b", re.IGNORECASE)
+    div = presence.group_of(r"<\s*div\b", re.IGNORECASE)
+    text = "正文< REF name=a>x</ref><referencesx/>"
+    assert not presence.absent(ref, text) and presence.absent(refs, text) and presence.absent(div, text)
+    assert not presence.absent(div, "<DİV>")  # as re.IGNORECASE sees it: İ is i
+    assert re.search(r"<\s*div\b", "<DİV>", re.IGNORECASE)
 
 
 def test_install_is_idempotent_and_uninstall_restores_wikiextractor():
