@@ -133,6 +133,7 @@ class _GuardedPattern:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.pattern, name)
 
+
 class CompiledOnce:
     """``re``, with compiled patterns kept in a dict that never evicts.
 
