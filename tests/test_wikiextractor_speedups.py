@@ -1,7 +1,11 @@
 """wikiextractor with its patterns compiled once gives the text wikiextractor as shipped gives."""
 
+import copy
+import pickle
 import random
 import re
+import sys
+import threading
 
 import pytest
 
@@ -98,6 +102,48 @@ def test_a_tag_pattern_is_skipped_only_where_its_name_cannot_occur():
     assert not presence.absent(ref, text) and presence.absent(refs, text) and presence.absent(div, text)
     assert not presence.absent(div, "<DİV>")  # as re.IGNORECASE sees it: İ is i
     assert re.search(r"<\s*div\b", "<DİV>", re.IGNORECASE)
+
+
+def test_threads_extracting_side_by_side_get_their_own_pages_text(shipped_then_compiled_once):
+    """Each page hides a different tag; a thread reading another page's presence answer would
+    keep it (or drop another), as an earlier version did."""
+    tags = [("ref", "<b>x</b> "), ("small", "<i>y</i> "), ("sup", "<u>z</u> "), ("span", "<s>w</s> ")]
+    pages = [Page(id=k, title=str(k), ns=0, redirect=False, text=f"页{k} <{tag}>藏{k}</{tag}> " + fill * 60)
+             for k, (tag, fill) in enumerate(tags)]
+    shipped, expected = shipped_then_compiled_once(pages)
+    assert shipped == expected
+    wrong: list[int] = []
+
+    def extract(k: int) -> None:
+        for _ in range(150):
+            if _wikiextractor_text(pages[k]) != expected[k]:
+                wrong.append(k)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=extract, args=(k,)) for k in [0, 1, 2, 3] * 2]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert wrong == []
+
+
+def test_guarded_patterns_copy_and_pickle_as_the_patterns_they_guard():
+    import wikiextractor.extract as module
+
+    wikiextractor_speedups.install()
+    guarded = module._DEFAULT_IGNORED_TAG_PATTERNS
+    wikiextractor_speedups.uninstall()
+    shipped = module._DEFAULT_IGNORED_TAG_PATTERNS
+    wikiextractor_speedups.install()
+    assert pickle.loads(pickle.dumps(guarded)) == shipped
+    left = guarded[0][0]
+    assert copy.copy(left) == copy.deepcopy(left) == left.pattern
+    assert [m.start() for m in left.finditer("<abbr>a</abbr><abbr>", 1)] == [14]
 
 
 def test_install_is_idempotent_and_uninstall_restores_wikiextractor():

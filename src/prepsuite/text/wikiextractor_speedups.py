@@ -24,6 +24,8 @@ shipped (the sample, and random pages of every kind of markup ``clean`` handles)
 
 They apply in the process that extracts (a chunk job, or a worker of the pool); the blog-recipe
 baseline of the benchmark runs wikiextractor's command line in its own process, unchanged.
+Threads extracting side by side also get exact text (each reads the presence answer as one
+value), though the GIL gives them no speed-up.
 """
 from __future__ import annotations
 
@@ -67,8 +69,9 @@ class TagPresence:
         # Group k matches name k; with \b after, one name at most fits at each `<`.
         self.regex = re.compile(rf"<\s*(?:/\s*)?(?:{alternatives})\b", re.IGNORECASE)
         self._groups: dict[tuple[Any, int], int] = {}
-        self._text: str | None = None
-        self._found: set[int] = set()
+        # (text, groups found in it), replaced as a whole so that a thread never pairs one
+        # text with another's answer
+        self.state: tuple[str | None, frozenset[int]] = (None, frozenset())
 
     def group_of(self, pattern: Any, flags: int) -> int:
         """The group of the name every match of ``pattern`` begins with; 0: none of ours."""
@@ -100,15 +103,16 @@ class TagPresence:
 
     def absent(self, group: int, text: str) -> bool:
         """Whether name ``group`` (from :meth:`group_of`; 0 answers False) cannot occur in ``text``."""
-        if not group:
-            return False
-        if text is not self._text:
-            self.see(text)
-        return group not in self._found
+        return bool(group) and group not in self.found(text)
 
-    def see(self, text: str) -> None:
-        self._text = text
-        self._found = {m.lastindex for m in self.regex.finditer(text)} if "<" in text else set()
+    def found(self, text: str) -> frozenset[int]:
+        """The groups of the names that occur in ``text``."""
+        seen, groups = self.state
+        if text is not seen:
+            groups = frozenset(m.lastindex for m in self.regex.finditer(text)) if "<" in text \
+                else frozenset()
+            self.state = (text, groups)
+        return groups
 
 
 class _GuardedPattern:
@@ -122,16 +126,19 @@ class _GuardedPattern:
         if not self._group:
             self.finditer = pattern.finditer  # type: ignore[method-assign]
 
-    def finditer(self, text: str) -> Iterator[re.Match]:
-        presence = self._presence
-        if text is not presence._text:
-            presence.see(text)
-        if self._group in presence._found:
-            return self.pattern.finditer(text)
+    def finditer(self, text: str, *span: int) -> Iterator[re.Match]:
+        if span or self._group in self._presence.found(text):
+            return self.pattern.finditer(text, *span)
         return iter(())
 
     def __getattr__(self, name: str) -> Any:
+        if name == "pattern":  # not set yet (copy, unpickling): not an attribute of the pattern
+            raise AttributeError(name)
         return getattr(self.pattern, name)
+
+    def __reduce__(self) -> tuple:
+        # Pickled (e.g. an Extractor sent to a spawned worker), it is the plain pattern again.
+        return re.compile, (self.pattern.pattern, self.pattern.flags)
 
 
 class CompiledOnce:
@@ -164,7 +171,9 @@ class CompiledOnce:
     def sub(self, pattern: Any, repl: Any, string: str, count: int = 0, flags: int = 0) -> str:
         presence = self.presence
         if presence is not None:
-            group = presence._groups.get((pattern, flags)) or presence.group_of(pattern, flags)
+            group = presence._groups.get((pattern, flags))
+            if group is None:
+                group = presence.group_of(pattern, flags)
             if group and presence.absent(group, string):
                 return string  # a tag pattern whose tag is not in the text: nothing to replace
         return self.compile(pattern, flags).sub(repl, string, count)
