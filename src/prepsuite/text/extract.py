@@ -290,8 +290,12 @@ def _encodable(text: str) -> str:
     return _SURROGATE.sub("\ufffd", text)
 
 
+_EXTRACTOR: type | None = None
+
+
 def _wikiextractor_class() -> type:
-    """wikiextractor's ``Extractor``, its patterns compiled once (``wikiextractor_speedups``)."""
+    """wikiextractor's ``Extractor``, with less regex work per page (``wikiextractor_speedups``,
+    installed in this process before its first page)."""
     global _EXTRACTOR
     if _EXTRACTOR is None:
         from wikiextractor.extract import Extractor
@@ -301,9 +305,6 @@ def _wikiextractor_class() -> type:
         install()
         _EXTRACTOR = Extractor
     return _EXTRACTOR
-
-
-_EXTRACTOR: type | None = None
 
 
 def _wikiextractor_text(page: Page) -> str:

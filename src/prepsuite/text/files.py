@@ -140,7 +140,7 @@ def _timed(items: Iterator[dict], stats: StageStats) -> Iterator[dict]:
 
 
 def process_dump_chunk(dump: str | Path, index: str | Path | None, chunk: int, chunks: int, output: str,
-                       extract_engine: str = "fast", rules_file: str | Path | None = None,
+                       extract_engine: str = "wikiextractor", rules_file: str | Path | None = None,
                        rejects_path: str | None = None, opencc_config: str = "t2s",
                        convert_engine: str = "python", segment_engine: str = "rjieba",
                        hmm: bool = True, user_dict: str | Path | None = None,

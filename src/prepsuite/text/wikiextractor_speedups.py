@@ -225,13 +225,12 @@ def install() -> None:
         return
     presence = TagPresence([*module.discardElements, *module.ignoredTags])
     patterns = CompiledOnce(presence)
-    shipped = module._DEFAULT_IGNORED_TAG_PATTERNS
     module.dropNested = _drop_nested_when_present(module.dropNested, patterns)
     module.re = patterns
     # Every Extractor copies this list (its ignored_tag_patterns), unless given its own.
     module._DEFAULT_IGNORED_TAG_PATTERNS = [
-        (_GuardedPattern(left, presence), _GuardedPattern(right, presence)) for left, right in shipped]
-    patterns.shipped_ignored_tag_patterns = shipped
+        (_GuardedPattern(left, presence), _GuardedPattern(right, presence))
+        for left, right in module._DEFAULT_IGNORED_TAG_PATTERNS]
 
 
 def uninstall() -> None:
@@ -239,6 +238,7 @@ def uninstall() -> None:
     import wikiextractor.extract as module
 
     if isinstance(module.re, CompiledOnce):
-        module._DEFAULT_IGNORED_TAG_PATTERNS = module.re.shipped_ignored_tag_patterns
+        module._DEFAULT_IGNORED_TAG_PATTERNS = [
+            (left.pattern, right.pattern) for left, right in module._DEFAULT_IGNORED_TAG_PATTERNS]
         module.re = re
         module.dropNested = module.dropNested.__wrapped__
