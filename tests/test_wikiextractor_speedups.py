@@ -12,7 +12,7 @@ import pytest
 import prepsuite
 from prepsuite.text import wikiextractor_speedups
 from prepsuite.text.extract import Page, SiteInfo, _init_worker, _wikiextractor_text, iter_pages
-from prepsuite.text.wikiextractor_speedups import CompiledOnce, TagPresence
+from prepsuite.text.wikiextractor_speedups import CompiledOnce, TagLoop, TagPresence
 
 # Markup that takes every branch of wikiextractor's clean(): nested and unbalanced templates and
 # tables, the discarded elements (upper case, attributes holding '/' and '>', self-closing,
@@ -132,6 +132,36 @@ def test_threads_extracting_side_by_side_get_their_own_pages_text(shipped_then_c
     assert wrong == []
 
 
+def test_a_tag_loop_leaves_out_only_turns_that_would_change_nothing():
+    """A turn of clean's discard loop: drop the element, then any stray closer. A turn is left
+    out when its tag is absent from the text the previous turn's substitution produced."""
+    tags = ["ref", "div", "small", "sup"]
+    presence = TagPresence(tags)
+    patterns = CompiledOnce(presence)
+    loop = TagLoop(tags, [presence.group_of(rf"<\s*{t}\b", re.IGNORECASE) for t in tags], presence)
+
+    def clean(text: str, report: bool = True) -> tuple[str, list[str]]:
+        made = []
+        for tag in loop:
+            made.append(tag)
+            text = re.sub(rf"<\s*{tag}\b[^>]*>.*?<\s*/\s*{tag}\s*>", "", text, flags=re.IGNORECASE | re.S)
+            if report:  # the close pattern goes through the guard, which reports the text
+                text = patterns.sub(rf"<\s*/\s*{tag}\s*>", "", text, flags=re.IGNORECASE)
+        return text, made
+
+    # the first turn is always made: nothing has reported the loop's text yet
+    assert clean("正文") == ("正文", ["ref"])
+    assert clean("a<SUP>1</SUP>b") == ("ab", ["ref", "sup"])
+    # removing the ref joins '<' and 'small': the small turn is made, on the new text
+    assert clean("<<ref>1</ref>small>内</small>尾") == ("尾", ["ref", "small"])
+    # a body that reports nothing gives the loop nothing to go on: every turn is made, even with
+    # an earlier text (holding no tag at all) reported before the loop began
+    patterns.sub(r"<\s*/\s*ref\s*>", "", "旧")
+    assert clean("正文", report=False) == ("正文", tags)
+    assert list(loop) == tags and len(loop) == 4 and loop[1] == "div"
+    assert pickle.loads(pickle.dumps(loop)) == tags
+
+
 def test_guarded_patterns_copy_and_pickle_as_the_patterns_they_guard():
     import wikiextractor.extract as module
 
@@ -151,14 +181,17 @@ def test_install_is_idempotent_and_uninstall_restores_wikiextractor():
 
     wikiextractor_speedups.uninstall()
     shipped_drop_nested = module.dropNested
+    shipped_clean, shipped_discards = module.clean, module.discardElements
     assert module.re is re
     wikiextractor_speedups.install()
     wrapped = module.dropNested
     wikiextractor_speedups.install()
     assert isinstance(module.re, CompiledOnce) and module.dropNested is wrapped
-    assert wrapped.__wrapped__ is shipped_drop_nested
+    assert wrapped.__wrapped__ is shipped_drop_nested and module.clean.__wrapped__ is shipped_clean
+    assert isinstance(module.discardElements, TagLoop) and list(module.discardElements) == shipped_discards
     wikiextractor_speedups.uninstall()
     assert module.re is re and module.dropNested is shipped_drop_nested
+    assert module.clean is shipped_clean and module.discardElements is shipped_discards
     wikiextractor_speedups.install()
 
 
