@@ -10,7 +10,8 @@ import pytest
 import prepsuite
 from prepsuite.text import bz2blocks
 from prepsuite.text.bz2blocks import BlockCursor, BlockPlan, find_magics, plan_blocks
-from prepsuite.text.extract import iter_pages, parse_pages
+from prepsuite.stats import StageStats
+from prepsuite.text.extract import chunk_docs, iter_pages, parse_pages
 from prepsuite.text.multistream import open_chunk, plan_chunks, write_plan
 from prepsuite.text.sample import article_count, build_dump, iter_dump_xml
 from prepsuite.textio import InputError
@@ -259,3 +260,26 @@ def test_a_dump_without_pages_gives_chunks_without_pages(tmp_path):
     empty = tmp_path / "empty.xml.bz2"
     empty.write_bytes(bz2.compress((xml[: xml.index("  <page>")] + "</mediawiki>\n").encode("utf-8")))
     assert chunk_pages(empty, 2) == [[], []] and pages_of(empty) == []
+
+
+def test_a_malformed_page_is_named_by_its_bz2_block_and_line_there(tmp_path):
+    """Cut at its blocks, a single-stream dump's chunk names the block the bad line came from (by
+    the bit where it starts, as bzip2recover cuts a file into blocks) and the line and column in
+    that block's text."""
+    xml = "".join(iter_dump_xml(20)).encode("utf-8")
+    pos = xml.index(b"</revision>", len(xml) * 3 // 4)
+    damaged = tmp_path / "damaged.xml.bz2"
+    damaged.write_bytes(bz2.compress(xml[:pos] + b"</revisio>" + xml[pos + len(b"</revision>"):], 1))
+    with open(damaged, "rb") as raw:
+        blocks = list(BlockCursor(raw, damaged, 32))
+    holding = [(first, data) for first, data in blocks if b"</revisio>" in data]
+    assert len(holding) == 1, "the damaged tag must lie inside one block"
+    first, data = holding[0]
+    at = data.index(b"</revisio>") + 2  # where the parser points: the closing tag's name
+    line, column = data.count(b"\n", 0, at) + 1, at - data.rfind(b"\n", 0, at)
+    chunk = 1 if first >= plan_blocks(damaged, 2).starts[1] else 0
+    with pytest.raises(InputError) as caught:
+        list(chunk_docs(damaged, None, chunk, 2, StageStats("extract"), engine="fast"))
+    assert str(caught.value).startswith(
+        f"{damaged}: bz2 block at bit {first} (byte {first // 8}), line {line}, column {column}: "
+        "malformed XML in the page titled "), str(caught.value)

@@ -259,3 +259,40 @@ def test_progress_counts_the_compressed_bytes_of_the_chunk(multistream):
         assert seen == sorted(seen) and 0 < seen[-1] <= sizes[k]
     with pytest.raises(InputError, match="dump not found"):
         chunk_sizes(dump.with_name("missing-multistream.xml.bz2"), index, 3)
+
+
+def test_a_malformed_page_is_named_by_its_bz2_stream_and_line_there(multistream, tmp_path):
+    """The chunk job parses a document of its own (header, its streams, a closing tag); the error
+    names the stream of the dump the bad line came from, by the byte offset any bz2 tool can
+    decompress it from, and the line and column in that stream's text."""
+    dump, index = multistream
+    data = dump.read_bytes()
+    offsets = read_stream_offsets(index)
+    bounds = [0] + offsets + [data.rindex(b"BZh")]  # header stream, page streams, closing stream
+    streams = [bz2.decompress(data[a:b]) for a, b in zip(bounds, bounds[1:])] + [bz2.decompress(data[bounds[-1]:])]
+    bad = len(offsets) - 2  # a page stream near the end: in the second of two chunks
+    streams[bad] = streams[bad].replace(b"</revision>", b"</revisio>", 1)
+    damaged = tmp_path / "damaged-multistream.xml.bz2"
+    new_offsets, out = [], b""
+    for k, text in enumerate(streams):
+        if 1 <= k <= len(offsets):
+            new_offsets.append(len(out))
+        out += bz2.compress(text)
+    damaged.write_bytes(out)
+    lines = bz2.decompress(index.read_bytes()).decode("utf-8").splitlines()
+    moved = dict(zip(offsets, new_offsets))
+    index_path = tmp_path / "damaged-multistream-index.txt.bz2"
+    index_path.write_bytes(bz2.compress("".join(
+        f"{moved[int(line.split(':', 1)[0])]}:{line.split(':', 1)[1]}\n" for line in lines).encode("utf-8")))
+    at = streams[bad].index(b"</revisio>") + 2  # where the parser points: the closing tag's name
+    line = streams[bad].count(b"\n", 0, at) + 1
+    column = at - streams[bad].rfind(b"\n", 0, at)
+    plan = plan_chunks(damaged, index_path, 2)
+    assert new_offsets[bad - 1] in [a for a, _ in plan.chunks[1]]  # the second chunk's
+    extract_chunk(damaged, index_path, 0, 2, tmp_path / "c0.jsonl")  # the first chunk is sound
+    with pytest.raises(InputError) as caught:
+        extract_chunk(damaged, index_path, 1, 2, tmp_path / "c1.jsonl")
+    message = str(caught.value)
+    assert message.startswith(f"{damaged}: bz2 stream at byte {new_offsets[bad - 1]}, line {line}, "
+                              f"column {column}: malformed XML in the page titled "), message
+    assert "mismatched tag" in message and not (tmp_path / "c1.jsonl").exists()

@@ -24,7 +24,17 @@ STDIO = "-"
 
 
 class InputError(ValueError):
-    """Bad input: the message names the file and the line or byte offset."""
+    """Bad input: the message names the file and the line or byte offset.
+
+    An error found at a place in an XML document also carries that place (``line``, ``column``,
+    1-based) and what is wrong there (``problem``), so that a caller that made the document
+    from parts of a file (a chunk of a dump) can say where in the file the place lies.
+    """
+
+    def __init__(self, message: str, *, line: int | None = None, column: int | None = None,
+                 problem: str | None = None):
+        super().__init__(message)
+        self.line, self.column, self.problem = line, column, problem
 
 
 @dataclass

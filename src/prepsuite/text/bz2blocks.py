@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import IO
 
 from ..textio import InputError
+from .lineorigins import LineOrigins
 from .pagescan import END, FOOTER, PAGE_OPEN
 
 BLOCK_MAGIC = 0x314159265359
@@ -333,7 +334,8 @@ def header_bytes(dump: str | os.PathLike[str]) -> bytes:
 
 class BlockChunkReader(io.RawIOBase):
     """Chunk ``chunk`` of a bz2 dump under ``plan`` as an XML document of its own: the dump's
-    header, the pages the chunk owns, and the closing tag."""
+    header, the pages the chunk owns, and the closing tag. ``origins`` says which bz2 block each
+    line came from (as ``bzip2recover`` numbers them, by the bit offset of their start)."""
 
     def __init__(self, path: Path, plan: BlockPlan, chunk: int):
         self.path = path
@@ -350,6 +352,9 @@ class BlockChunkReader(io.RawIOBase):
         self.offset = 0  # of the next byte of pending to hand out
         self.start_byte = start // 8
         self.size = plan.sizes()[chunk]
+        self.origins = LineOrigins()
+        self._part = ""  # where the piece _pieces yields next comes from
+        self._part_numbered = True
 
     @property
     def position(self) -> int:
@@ -372,12 +377,14 @@ class BlockChunkReader(io.RawIOBase):
         carry = b""
         skipping = not self.first  # the tail of a page begun in the chunk before is not ours
         if skipping:
+            self._came_from(FIRST_BLOCK)
             yield header_bytes(self.path)
         beyond: bytes | None = None
         for first, data in self.cursor:
             if self.stop is not None and first >= self.stop:
-                beyond = data
+                beyond, beyond_first = data, first
                 break
+            self._came_from(first)
             if skipping:
                 data = carry + data
                 at = data.find(PAGE_OPEN)
@@ -396,15 +403,18 @@ class BlockChunkReader(io.RawIOBase):
             data = carry + beyond
             at = data.find(PAGE_OPEN)
             if not 0 <= at < len(carry):
+                self._came_from(None)
                 yield FOOTER  # no page starts in our blocks
                 return
             # the only <page> starting in our blocks has its tag cut by their end: it is ours
             beyond, search_from = data[at:], 1
         pending = beyond
+        self._came_from(beyond_first)
         while True:
             at = pending.find(PAGE_OPEN, search_from)
             if at >= 0:
                 yield pending[:at]
+                self._came_from(None)
                 yield FOOTER
                 return
             cut = max(search_from, len(pending) - keep)
@@ -413,13 +423,24 @@ class BlockChunkReader(io.RawIOBase):
             if more is None:
                 yield pending[cut:]  # the dump's end came first: it holds </mediawiki>
                 return
+            self._came_from(more[0])
             pending, search_from = pending[cut:] + more[1], 0
+
+    def _came_from(self, first: int | None) -> None:
+        """The pieces yielded next come from the block at bit ``first`` (None: the closing tag
+        this reader adds)."""
+        if first is None:
+            self._part, self._part_numbered = "the end of the chunk's last bz2 block", False
+        else:
+            self._part, self._part_numbered = f"bz2 block at bit {first} (byte {first // 8})", True
 
     def readinto(self, b) -> int:  # type: ignore[override]
         while self.offset >= len(self.pending):
             piece = next(self.pieces, None)
             if piece is None:
                 return 0
+            self.origins.begin(self._part, self._part_numbered)
+            self.origins.feed(piece)
             self.pending, self.offset = piece, 0
         n = min(len(b), len(self.pending) - self.offset)
         b[:n] = self.pending[self.offset:self.offset + n]

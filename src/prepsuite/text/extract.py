@@ -232,9 +232,9 @@ def parse_pages_etree(stream: IO[bytes], p: Path, offset: Callable[[], int],
     except (EOFError, OSError) as err:
         raise _decompress_error(p, offset(), err) from None
     except ET.ParseError as err:
-        line, col = err.position
-        what = "truncated XML" if "no element found" in str(err) else "malformed XML"
-        raise InputError(f"{p}: line {line}, column {col}: {what} ({err})") from None
+        from .pagescan import etree_error
+
+        raise etree_error(str(p), err) from None
     if stats is not None:
         stats.bytes_in = counting.count
 
@@ -537,6 +537,10 @@ def chunk_docs(dump: str | os.PathLike[str], index: str | os.PathLike[str] | Non
         pages = (pg for pg in parse_pages(reader, dump, lambda: reader.position, stats, site, report)
                  if _is_article(pg, stats))
         yield from _page_docs(pages, site, processes, engine)
+    except InputError as err:
+        # a line of the chunk's own document (header, its streams or blocks, closing tag): name
+        # the stream or block of the dump it came from instead
+        raise reader.origins.relocate(err, str(dump)) from None
     finally:
         reader.close()
         stats.docs_in = stats.counters["pages"]

@@ -24,6 +24,7 @@ from typing import IO, Union
 
 from ..textio import InputError
 from .bz2blocks import FIRST_BLOCK, BlockChunkReader, BlockPlan, plan_blocks
+from .lineorigins import LineOrigins
 from .pagescan import FOOTER
 
 _READ = 1 << 20
@@ -284,16 +285,23 @@ class StreamsReader(io.RawIOBase):
     """The decompressed bytes of some bz2 streams of a file, read one after the other.
 
     A range ending at -1 is read until its stream's end-of-stream marker. ``prefix`` and
-    ``suffix`` are plain bytes put around them (the dump's header and closing tag).
+    ``suffix`` are plain bytes put around them (the dump's header and closing tag); ``prefix_at``
+    is where the prefix came from (the header stream's offset), for error messages.
+    ``origins`` says which stream each line of the output came from.
     """
 
     def __init__(self, path: Path, ranges: list[tuple[int, int]], prefix: bytes = b"",
-                 suffix: bytes = b""):
+                 suffix: bytes = b"", prefix_at: int | None = None):
         self.path = path
         self.raw: IO[bytes] = open(path, "rb")
         self.ranges = list(ranges)
         self.pending = bytearray(prefix)
         self.suffix = suffix
+        self.origins = LineOrigins()
+        self._last: int | None = None  # where the stream read last starts
+        if prefix:
+            self.origins.begin("the header" if prefix_at is None else f"bz2 stream at byte {prefix_at}")
+            self.origins.feed(prefix)
         self.position = 0  # byte offset in the file, for error messages
         self.done = 0  # compressed bytes read so far, for progress bars
         self._current: tuple[bz2.BZ2Decompressor, int] | None = None
@@ -310,13 +318,17 @@ class StreamsReader(io.RawIOBase):
         if self._current is None:
             if not self.ranges:
                 if self.suffix:
+                    self.origins.begin("the end of the chunk" if self._last is None else
+                                       f"the end of the bz2 stream at byte {self._last}", numbered=False)
+                    self.origins.feed(self.suffix)
                     self.pending += self.suffix
                     self.suffix = b""
                     return True
                 return False
             start, end = self.ranges.pop(0)
             self.raw.seek(start)
-            self.position = start
+            self.position = self._last = start
+            self.origins.begin(f"bz2 stream at byte {start}")
             self._current = (bz2.BZ2Decompressor(), end)
         decomp, end = self._current
         want = _READ if end < 0 else min(_READ, end - self.position)
@@ -329,9 +341,11 @@ class StreamsReader(io.RawIOBase):
         self.position += len(data)
         self.done += len(data)
         try:
-            self.pending += decomp.decompress(data)
+            out = decomp.decompress(data)
         except OSError as err:
             raise OSError(f"invalid bz2 data ({err})") from None
+        self.origins.feed(out)
+        self.pending += out
         if decomp.eof:
             if end >= 0 and (decomp.unused_data or self.position < end):
                 raise OSError("a range holds more than one bz2 stream; index and dump disagree")
@@ -376,4 +390,4 @@ def open_chunk(dump: str | os.PathLike[str], index: str | os.PathLike[str] | Non
     plan = plan_chunks(dump, index, chunks)
     if isinstance(plan, BlockPlan):
         return BlockChunkReader(dump, plan, chunk)
-    return StreamsReader(dump, plan.chunks[chunk], header_bytes(dump, plan), FOOTER)
+    return StreamsReader(dump, plan.chunks[chunk], header_bytes(dump, plan), FOOTER, plan.header[0])

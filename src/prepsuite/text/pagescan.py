@@ -54,6 +54,34 @@ _ENTITY = re.compile(r"&(lt|gt|amp|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);")
 _NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
 
 
+_TITLE = re.compile(rb"<title>([^<]{1,300})</title>")
+
+
+def located(source: str, line: int, column: int, problem: str) -> InputError:
+    """The error for ``problem`` at ``line``, ``column`` (1-based) of ``source``."""
+    return InputError(f"{source}: line {line}, column {column}: {problem}", line=line, column=column,
+                      problem=problem)
+
+
+def etree_error(source: str, err: ET.ParseError) -> InputError:
+    """ElementTree's error for a whole document, naming the line and column (1-based)."""
+    line, col = err.position
+    what = "truncated XML" if "no element found" in str(err) else "malformed XML"
+    return located(source, line, col + 1, f"{what} ({_reason(err)})")
+
+
+def _reason(err: ET.ParseError) -> str:
+    """ElementTree's message without its own position (relative to what it was given)."""
+    return re.sub(r": line \d+, column \d+$", "", str(err))
+
+
+def _chars_or_raw(raw: bytes) -> str:
+    try:
+        return _chars(raw)
+    except _Unusual:
+        return raw.decode("utf-8", "replace")
+
+
 class _Unusual(Exception):
     """The page is not in MediaWiki's usual shape: let ElementTree read it."""
 
@@ -132,7 +160,7 @@ class PageScanner:
 
     def _error(self, pos: int, what: str) -> InputError:
         line, col = self._where(pos)
-        return InputError(f"{self.source}: line {line}, column {col}: {what}")
+        return located(self.source, line, col, what)
 
     def _read_header(self) -> bool:
         """Parse everything before the first page; False if there is no page at all."""
@@ -144,9 +172,7 @@ class PageScanner:
         try:
             root = ET.fromstring(head)
         except ET.ParseError as err:
-            line, col = err.position
-            what = "truncated XML" if "no element found" in str(err) else "malformed XML"
-            raise InputError(f"{self.source}: line {line}, column {col}: {what} ({err})") from None
+            raise etree_error(self.source, err) from None
         name = root.tag.rsplit("}", 1)[-1]
         if name != "mediawiki":
             raise InputError(f"{self.source}: not a MediaWiki XML export (root <{name}>)")
@@ -233,7 +259,9 @@ class PageScanner:
             line0, col0 = self._where(start)
             at_line = line0 + line - 1
             at_col = col0 + col if line == 1 else col + 1
-            raise InputError(f"{self.source}: line {at_line}, column {at_col}: malformed XML ({err})") from None
+            title = _TITLE.search(block)
+            page = f" in the page titled {_chars_or_raw(title.group(1))!r}" if title else ""
+            raise located(self.source, at_line, at_col, f"malformed XML{page} ({_reason(err)})") from None
 
     def _check_end(self) -> None:
         """After the last complete page: only ``</mediawiki>`` may be left."""
