@@ -99,6 +99,38 @@ def test_an_escaped_lone_surrogate_does_not_break_the_chunk(tmp_path, engine):
     assert clean_text(doc["text"]) == "前\ufffd後，半個代理對。"
 
 
+CLOCK_PAGES = """<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.11/" version="0.11">
+  <siteinfo><sitename>t</sitename><base>https://zh.wikipedia.org/wiki/t</base>
+    <namespaces><namespace key="0" case="first-letter" /></namespaces></siteinfo>
+  <page><title>今年</title><ns>0</ns><id>7</id>
+    <revision><id>70</id><timestamp>2019-07-04T05:06:07Z</timestamp>
+      <text bytes="9" xml:space="preserve">{text}</text></revision></page>
+  <page><title>無時</title><ns>0</ns><id>8</id>
+    <revision><id>80</id><text bytes="9" xml:space="preserve">{text}</text></revision></page>
+</mediawiki>
+""".format(text="今年是{{CURRENTYEAR}}年{{CURRENTMONTH}}月{{CURRENTDAY}}日{{CURRENTHOUR}}時，{{CURRENTTIME}}。")
+
+
+def test_time_magic_words_read_the_revision_not_the_day_of_the_run(tmp_path, monkeypatch):
+    """wikiextractor fills {{CURRENTYEAR}} and its kin from the clock of the run; the corpus must
+    not change with the day, so they come from the page's revision <timestamp> (empty without one)."""
+    import time
+
+    dump = tmp_path / "dump.xml.bz2"
+    dump.write_bytes(bz2.compress(CLOCK_PAGES.encode()))
+    real = time.strftime
+    texts = []
+    for day in ("2030-02-03 04:05:06", "2041-12-31 23:59:59"):
+        now = time.strptime(day, "%Y-%m-%d %H:%M:%S")
+        monkeypatch.setattr(time, "strftime", lambda fmt, t=None, now=now: real(fmt, now if t is None else t))
+        assert time.strftime("%Y") == day[:4]
+        outputs = chunk_paths(tmp_path / day[:4], 1)
+        extract_dump(dump, outputs, processes=1)
+        texts.append([doc["text"] for doc in read_chunks(outputs)[0]])
+    assert texts[0] == texts[1]
+    assert texts[0] == ["今年是2019年07月04日05時，05:06:07。", "今年是年月日時，。"]
+
+
 # --- bad input: one clear error, and no chunk left behind ---------------------------------------
 
 def assert_refused(dump, tmp_path, match):

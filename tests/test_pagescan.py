@@ -40,6 +40,7 @@ def test_same_pages_as_elementtree_on_the_sample_dumps(sample_dump, tmp_path):
     xml = bz2.decompress(sample_dump.read_bytes())
     fast, slow = both(xml)
     assert fast == slow and len(fast[0]) >= 60
+    assert {pg.timestamp for pg in fast[0]} == {"2026-01-01T00:00:00Z"}
     dump, _ = build_multistream(tmp_path / "s-multistream.xml.bz2", repeat=2, pages_per_stream=7)
     fast, slow = both(bz2.decompress(dump.read_bytes()))
     assert fast == slow and len(fast[0]) >= 120

@@ -26,6 +26,7 @@ import json
 import multiprocessing
 import os
 import re
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -48,6 +49,8 @@ class Page:
     redirect: bool
     text: str
     revid: str = ""
+    #: The revision's ``<timestamp>`` as written in the dump (ISO 8601, UTC); "" if absent.
+    timestamp: str = ""
 
 
 @dataclass(frozen=True)
@@ -150,8 +153,9 @@ def iter_pages(path: str | os.PathLike[str], stats: StageStats | None = None,
         yield from parse_pages(stream, p, offset, stats, siteinfo, progress)
 
 
-def _page_from_fields(title: str, ns: int, pid: int, redirect: bool, text: str, revid: str) -> Page:
-    return Page(pid, title, ns, redirect, text, revid)
+def _page_from_fields(title: str, ns: int, pid: int, redirect: bool, text: str, revid: str,
+                      timestamp: str) -> Page:
+    return Page(pid, title, ns, redirect, text, revid, timestamp)
 
 
 def _siteinfo_of(root: ET.Element) -> SiteInfo | None:
@@ -262,10 +266,12 @@ def _read_page(elem: ET.Element, ns: str, path: Path) -> Page:
     rev = elem.find(f"{ns}revision")
     text = ""
     revid = ""
+    timestamp = ""
     if rev is not None:
         text = rev.findtext(f"{ns}text") or ""
         revid = rev.findtext(f"{ns}id") or ""
-    return Page(pid, title, nsnum, elem.find(f"{ns}redirect") is not None, text, revid)
+        timestamp = (rev.findtext(f"{ns}timestamp") or "").strip()
+    return Page(pid, title, nsnum, elem.find(f"{ns}redirect") is not None, text, revid, timestamp)
 
 
 # --- engines ---------------------------------------------------------------------------------
@@ -290,20 +296,62 @@ def _encodable(text: str) -> str:
     return _SURROGATE.sub("\ufffd", text)
 
 
+class RevisionClock:
+    """Stands in for the ``time`` module inside ``wikiextractor.extract``: the time of the page
+    being extracted, not of the run.
+
+    Why: ``Extractor.clean_text`` fills the magic words CURRENTYEAR, CURRENTMONTH, CURRENTDAY,
+    CURRENTHOUR and CURRENTTIME from ``time.strftime`` for every page, so ``{{CURRENTYEAR}}`` in
+    an article would become the year of the run, and the corpus would change from one day (or
+    one chunk job across midnight) to the next. Here they read the page's revision
+    ``<timestamp>`` (UTC) — what the editor saw when saving it — so the text depends on the dump
+    alone. A page with no timestamp, or one not in MediaWiki's ``YYYY-MM-DDTHH:MM:SSZ`` form,
+    gets empty magic words, as the fast engine gives.
+    """
+
+    _FORM = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+    #: The formats clean_text asks for, as slices of the timestamp (no parsing per page).
+    _SLICES = {"%Y": slice(0, 4), "%m": slice(5, 7), "%d": slice(8, 10), "%H": slice(11, 13),
+               "%H:%M:%S": slice(11, 19)}
+
+    def __init__(self) -> None:
+        self._stamp = ""
+
+    def set(self, timestamp: str) -> None:
+        """Make ``timestamp`` (a page's ``<timestamp>``) the current time."""
+        self._stamp = timestamp if self._FORM.fullmatch(timestamp) else ""
+
+    def strftime(self, fmt: str, t: object = None) -> str:
+        if t is not None:
+            return time.strftime(fmt, t)  # type: ignore[arg-type]
+        if not self._stamp:
+            return ""
+        part = self._SLICES.get(fmt)
+        if part is not None:
+            return self._stamp[part]
+        return time.strftime(fmt, time.strptime(self._stamp, "%Y-%m-%dT%H:%M:%SZ"))
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(time, name)
+
+
+_CLOCK = RevisionClock()
 _EXTRACTOR: type | None = None
 
 
 def _wikiextractor_class() -> type:
     """wikiextractor's ``Extractor``, with less regex work per page (``wikiextractor_speedups``,
-    installed in this process before its first page)."""
+    installed in this process before its first page) and the pages' own clock
+    (:class:`RevisionClock`)."""
     global _EXTRACTOR
     if _EXTRACTOR is None:
-        from wikiextractor.extract import Extractor
+        import wikiextractor.extract as module
 
         from .wikiextractor_speedups import install
 
         install()
-        _EXTRACTOR = Extractor
+        module.time = _CLOCK  # type: ignore[assignment]
+        _EXTRACTOR = module.Extractor
     return _EXTRACTOR
 
 
@@ -317,6 +365,7 @@ def _wikiextractor_text(page: Page) -> str:
         templatePrefix=site.template_namespace + ":",
         to_json=True,
     )
+    _CLOCK.set(page.timestamp)
     return _encodable("\n".join(extractor.clean_text(page.text)))
 
 

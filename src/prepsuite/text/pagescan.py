@@ -113,11 +113,24 @@ def _chars(raw: bytes) -> str:
     return text
 
 
+_TIMESTAMP = b"<timestamp>"
+
+
+def _timestamp(buf: bytes, start: int, end: int) -> str:
+    """The revision's ``<timestamp>`` between ``start`` and ``end`` (a matched page, whose text
+    holds no raw ``<``, so the first one found is the element); "" if it has none."""
+    at = buf.find(_TIMESTAMP, start, end)
+    if at < 0:
+        return ""
+    at += len(_TIMESTAMP)
+    return _chars_or_raw(buf[at: buf.index(b"<", at)]).strip()
+
+
 class PageScanner:
     """Pages of the export XML in ``stream``, read in blocks; errors name ``source``.
 
     ``header`` is called once with the parsed ``<mediawiki>`` root (its ``<siteinfo>`` inside).
-    ``page(title, ns, id, redirect, text, revid)`` makes the caller's page object; ``etree_page``
+    ``page(title, ns, id, redirect, text, revid, timestamp)`` makes the caller's page object; ``etree_page``
     makes it from an ElementTree ``<page>`` element (the fallback). ``count`` is the number of XML
     bytes read so far, ``fallbacks`` the number of pages ElementTree read.
     """
@@ -224,7 +237,8 @@ class PageScanner:
             try:
                 title, ns, pid, redirect, revid, raw = m.group("title", "ns", "id", "redirect", "revid", "text")
                 page = make(_chars(title), int(ns), int(pid), redirect is not None,
-                            _chars(raw) if raw else "", revid.decode("ascii"))
+                            _chars(raw) if raw else "", revid.decode("ascii"),
+                            _timestamp(buf, m.end("revid"), pos))
             except _Unusual:
                 self._consume(m.start())
                 page = self._slow_page(buf[m.start():pos], m.start())
