@@ -7,6 +7,7 @@ import sys
 import prepsuite
 from prepsuite.text.chunks import check_chunks_setting, is_auto, resolve_chunks
 from prepsuite.text.multistream import index_for, is_bz2, is_plan, planned_chunks
+from prepsuite.workflow import release_scheduler_timers
 
 
 def _find_prep() -> str:
@@ -122,3 +123,13 @@ def opt(flag: str, value) -> str:
 
 scattergather:
     split=CHUNKS,
+
+
+
+# Snakemake's scheduler leaves timers behind that the interpreter would wait for (up to 1 s).
+onsuccess:
+    release_scheduler_timers()
+
+
+onerror:
+    release_scheduler_timers()

@@ -235,3 +235,21 @@ def test_fast_extraction_engine_gives_the_same_corpus_on_the_sample(reference, t
     work = snakemake_workdir(tmp_path)
     snakemake(work, "-j2", "corpus", "--config", 'extract={"engine": "fast"}')
     assert (work / "results/corpus/corpus.txt").read_bytes() == (reference / "corpus.txt").read_bytes()
+
+
+def test_the_run_ends_without_waiting_for_the_schedulers_timers():
+    """Snakemake's rate limiter leaves a 1 s timer behind that the interpreter would wait for;
+    the workflow's success and error handlers cancel it, and the timer never fires."""
+    import threading
+
+    from prepsuite.workflow import release_scheduler_timers
+
+    fired = []
+    timer = threading.Timer(60, lambda: fired.append(True))
+    timer.start()
+    assert release_scheduler_timers() >= 1
+    timer.join(5)
+    assert not timer.is_alive() and not fired
+    handlers = (Path(__file__).parents[1] / "pipelines" / "common.smk").read_text()
+    assert re.search(r"onsuccess:\n    release_scheduler_timers\(\)", handlers)
+    assert re.search(r"onerror:\n    release_scheduler_timers\(\)", handlers)
