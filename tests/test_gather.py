@@ -70,3 +70,39 @@ def test_outputs_get_the_mode_the_umask_allows(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "corpus.txt").stat().st_mode & 0o777 == 0o640
+
+
+def test_text_chunks_read_in_blocks_give_what_line_by_line_reading_gives(tmp_path, monkeypatch):
+    """Chunks are copied a block of whole lines at a time; with blocks of a few bytes (lines cut
+    across blocks, blocks with and without empty lines) the corpus, the counts and the line
+    named for bad bytes are those of reading line by line."""
+    import random
+
+    import prepsuite.text.gather as gather
+
+    rng = random.Random(7)
+    words = ["一", "二 三", "四五", "abc", "六 七 八 九", ""]
+    chunks = []
+    for k in range(1, 4):
+        lines = [rng.choice(words) for _ in range(rng.randint(0, 40))]
+        text = "\n".join(lines) + ("\n" if k != 2 and lines else "")
+        path = tmp_path / f"chunk-{k}-of-3.txt"
+        path.write_text(text, encoding="utf-8")
+        chunks.append((path, text))
+    kept = [line for _, text in chunks for line in text.splitlines() if line]
+    every = sum(len(text.splitlines()) for _, text in chunks)
+    whole = gather_corpus([p for p, _ in chunks], tmp_path / "whole.txt")
+    for block in (1, 2, 5, 7, 64):
+        monkeypatch.setattr(gather, "_BLOCK", block)
+        stats = gather_corpus([p for p, _ in chunks], tmp_path / "corpus.txt")
+        assert (tmp_path / "corpus.txt").read_text(encoding="utf-8") == "".join(f"{line}\n" for line in kept)
+        assert (stats.docs_in, stats.docs_out) == (every, len(kept))
+        assert stats.rejected["empty_after_segmentation"] == every - len(kept)
+        assert (stats.chars_out, stats.bytes_out) == (sum(map(len, kept)), len("".join(kept).encode()))
+        assert (stats.chars_in, stats.bytes_in, stats.docs_out) == (whole.chars_in, whole.bytes_in, whole.docs_out)
+    (tmp_path / "bad.txt").write_bytes("一\n二 三\n四五\n".encode() * 3 + b"ok \xe4\xb8\n")
+    for block in (4, 9, 1 << 20):
+        monkeypatch.setattr(gather, "_BLOCK", block)
+        with pytest.raises(InputError, match=r"bad\.txt: line 10: invalid UTF-8"):
+            gather_corpus([tmp_path / "bad.txt"], tmp_path / "corpus2.txt")
+    assert not (tmp_path / "corpus2.txt").exists()

@@ -58,16 +58,75 @@ def _check_order(chunks: list[Path]) -> None:
                          f"1-of-N, 2-of-N, … N-of-N, once each (got {given})")
 
 
-def _text_lines(chunks: list[Path]) -> Iterator[tuple[bytes, str]]:
-    """(line as UTF-8, line) of plain-text chunks, one after the other."""
+_BLOCK = 8 << 20
+
+
+def _text_blocks(chunks: list[Path]) -> Iterator[tuple[Path, int, bytes]]:
+    """(chunk, number of its first line, block) of plain-text chunks, one after the other: blocks
+    of about 8 MB of whole lines, each ending in a newline (one is added to a chunk's last line
+    if it lacks it)."""
     for path in chunks:
+        lineno = 1
+        rest = b""
         with open(path, "rb") as fh:
-            for lineno, raw in enumerate(fh, start=1):
-                data = raw[:-1] if raw.endswith(b"\n") else raw
-                try:
-                    yield data, data.decode("utf-8")
-                except UnicodeDecodeError as err:
-                    raise InputError(f"{path}: line {lineno}: invalid UTF-8 ({err.reason})") from None
+            while True:
+                data = fh.read(_BLOCK)
+                if not data:
+                    break
+                data = rest + data
+                cut = data.rfind(b"\n") + 1
+                rest = data[cut:]
+                if cut:
+                    yield path, lineno, data[:cut]
+                    lineno += data.count(b"\n", 0, cut)
+        if rest:
+            yield path, lineno, rest + b"\n"
+
+
+def _block_lines(path: Path, lineno: int, block: bytes) -> Iterator[tuple[bytes, str]]:
+    """(line as UTF-8, line) of a block, naming the line of any invalid UTF-8."""
+    for lineno, data in enumerate(block[:-1].split(b"\n"), start=lineno):
+        try:
+            yield data, data.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise InputError(f"{path}: line {lineno}: invalid UTF-8 ({err.reason})") from None
+
+
+def _write_text_chunks(paths: list[Path], out, stats: StageStats) -> None:
+    """Concatenate plain-text chunks into ``out``, dropping and counting empty lines.
+
+    A block with no empty line and valid UTF-8 (every block of a healthy chunk) is written and
+    counted whole; only the others are gone through line by line. (Line by line throughout, the
+    gather took 0.6 s of a 13 s run, with the machine's other core idle.)
+    """
+    for path, lineno, block in _text_blocks(paths):
+        if not block.startswith(b"\n") and b"\n\n" not in block:
+            try:
+                chars = len(block.decode("utf-8"))
+            except UnicodeDecodeError:
+                pass
+            else:
+                out.write(block)
+                lines = block.count(b"\n")
+                stats.docs_in += lines
+                stats.docs_out += lines
+                stats.chars_in += chars - lines
+                stats.chars_out += chars - lines
+                stats.bytes_in += len(block) - lines
+                stats.bytes_out += len(block) - lines
+                continue
+        _write_lines(_block_lines(path, lineno, block), out, stats)
+
+
+def _write_lines(lines: Iterator[tuple[bytes, str]], out, stats: StageStats) -> None:
+    for data, text in lines:
+        if not text:
+            stats.count_in(text)
+            stats.rejected["empty_after_segmentation"] += 1
+            continue
+        out.write(data)
+        out.write(b"\n")
+        stats.count_passed(text, len(data))
 
 
 def gather_corpus(chunks: list[str | Path], output: str | Path,
@@ -85,19 +144,12 @@ def gather_corpus(chunks: list[str | Path], output: str | Path,
         raise InputError("chunks must be all JSON lines (.jsonl) or all plain text, not both")
     if formats == {"text"}:
         _check_order(paths)
-        lines = _text_lines(paths)
-    else:
-        lines = ((text.encode("utf-8"), text)
-                 for _, text in heapq.merge(*(_docs(p) for p in paths), key=itemgetter(0)))
     with atomic_output(output, "wb") as out:
-        for data, text in lines:
-            if not text:
-                stats.count_in(text)
-                stats.rejected["empty_after_segmentation"] += 1
-                continue
-            out.write(data)
-            out.write(b"\n")
-            stats.count_passed(text, len(data))
+        if formats == {"text"}:
+            _write_text_chunks(paths, out, stats)
+        else:
+            _write_lines(((text.encode("utf-8"), text) for _, text in
+                          heapq.merge(*(_docs(p) for p in paths), key=itemgetter(0))), out, stats)
     stats.stop()
     if stats_output is not None:
         merged = merge_stats_files(list(stats_files))
