@@ -125,7 +125,6 @@ scattergather:
     split=CHUNKS,
 
 
-
 # Snakemake's scheduler leaves timers behind that the interpreter would wait for (up to 1 s).
 onsuccess:
     release_scheduler_timers()

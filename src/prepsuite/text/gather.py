@@ -14,6 +14,7 @@ import re
 from operator import itemgetter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 from ..stats import StageStats, merge_stats_files
 from ..textio import InputError, atomic_output, detect_format, write_json
@@ -92,7 +93,7 @@ def _block_lines(path: Path, lineno: int, block: bytes) -> Iterator[tuple[bytes,
             raise InputError(f"{path}: line {lineno}: invalid UTF-8 ({err.reason})") from None
 
 
-def _write_text_chunks(paths: list[Path], out, stats: StageStats) -> None:
+def _write_text_chunks(paths: list[Path], out: IO[bytes], stats: StageStats) -> None:
     """Concatenate plain-text chunks into ``out``, dropping and counting empty lines.
 
     A block with no empty line and valid UTF-8 (every block of a healthy chunk) is written and
@@ -118,7 +119,7 @@ def _write_text_chunks(paths: list[Path], out, stats: StageStats) -> None:
         _write_lines(_block_lines(path, lineno, block), out, stats)
 
 
-def _write_lines(lines: Iterator[tuple[bytes, str]], out, stats: StageStats) -> None:
+def _write_lines(lines: Iterator[tuple[bytes, str]], out: IO[bytes], stats: StageStats) -> None:
     for data, text in lines:
         if not text:
             stats.count_in(text)

@@ -130,9 +130,9 @@ class PageScanner:
     """Pages of the export XML in ``stream``, read in blocks; errors name ``source``.
 
     ``header`` is called once with the parsed ``<mediawiki>`` root (its ``<siteinfo>`` inside).
-    ``page(title, ns, id, redirect, text, revid, timestamp)`` makes the caller's page object; ``etree_page``
-    makes it from an ElementTree ``<page>`` element (the fallback). ``count`` is the number of XML
-    bytes read so far, ``fallbacks`` the number of pages ElementTree read.
+    ``page(title, ns, id, redirect, text, revid, timestamp)`` makes the caller's page object;
+    ``etree_page`` makes it from an ElementTree ``<page>`` element (the fallback). ``count`` is
+    the number of XML bytes read so far, ``fallbacks`` the number of pages ElementTree read.
     """
 
     def __init__(self, stream: IO[bytes], source: str,
