@@ -51,11 +51,15 @@ class StageStats:
     def count_passed(self, text: str, size: int | None = None) -> None:
         """``count_in`` and ``count_out`` of a text that leaves unchanged (encoded once; not at
         all when the caller has its UTF-8 ``size`` already)."""
-        size = len(text.encode("utf-8")) if size is None else size
-        self.docs_in += 1
-        self.docs_out += 1
-        self.chars_in += len(text)
-        self.chars_out += len(text)
+        self.add_passed(1, len(text), len(text.encode("utf-8")) if size is None else size)
+
+    def add_passed(self, docs: int, chars: int, size: int) -> None:
+        """``docs`` documents of ``chars`` characters and ``size`` UTF-8 bytes in all, passed
+        through unchanged (counted in and out)."""
+        self.docs_in += docs
+        self.docs_out += docs
+        self.chars_in += chars
+        self.chars_out += chars
         self.bytes_in += size
         self.bytes_out += size
 

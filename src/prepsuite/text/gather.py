@@ -109,12 +109,7 @@ def _write_text_chunks(paths: list[Path], out: IO[bytes], stats: StageStats) -> 
             else:
                 out.write(block)
                 lines = block.count(b"\n")
-                stats.docs_in += lines
-                stats.docs_out += lines
-                stats.chars_in += chars - lines
-                stats.chars_out += chars - lines
-                stats.bytes_in += len(block) - lines
-                stats.bytes_out += len(block) - lines
+                stats.add_passed(lines, chars - lines, len(block) - lines)  # newlines not counted
                 continue
         _write_lines(_block_lines(path, lineno, block), out, stats)
 
