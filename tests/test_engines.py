@@ -110,6 +110,8 @@ def test_tw2sp_engines_differ_only_in_dictionary_version():
 def test_cpp_engine_keeps_documents_apart_and_multiline_documents_intact():
     texts = ["漢字", "", "第一行\n第二行", "臺灣", "私用\ue000區", "\n"]
     assert convert_batch_cpp(texts) == ["汉字", "", "第一行\n第二行", "台湾", "私用\ue000区", "\n"]
+    # one line each (cleaned documents): a line back is a document back, empty ones included
+    assert convert_batch_cpp(["", "漢字", "", "臺灣 歷史", ""]) == ["", "汉字", "", "台湾 历史", ""]
 
 
 def test_cpp_engine_batches_preserve_order():

@@ -108,19 +108,25 @@ def convert_batch_cpp(texts: list[str], config: str = "t2s") -> list[str]:
 
     Documents travel as lines: a document with newlines takes several, and is put back
     together from its line count, so no stand-in character can collide with the text.
+    OpenCC maps line to line, so the count of lines that come back is checked.
     """
     name = _config_name(config)
     if not texts:
         return []
-    lines = [text.split("\n") for text in texts]
-    payload = "\n".join(line for doc in lines for line in doc)
+    payload = "\n".join(texts)
+    sent = payload.count("\n") + 1
+    # Cleaned documents are one line each: then a line out is a document out, and the
+    # documents need no splitting and putting back together (a third of the batch's time).
+    lines = None if sent == len(texts) else [text.split("\n") for text in texts]
     proc = subprocess.run([sys.executable, "-S", "-I", "-c", _CPP_WORKER, str(cpp_opencc_dir()), name],
                           input=payload.encode("utf-8"), capture_output=True, check=False)
     if proc.returncode != 0:
         raise ValueError(f"OpenCC (C++) failed on {name}: {proc.stderr.decode(errors='replace').strip()}")
     out = proc.stdout.decode("utf-8").split("\n")
-    if len(out) != len(payload.split("\n")):
-        raise ValueError(f"OpenCC (C++) returned {len(out)} lines for {sum(map(len, lines))}")
+    if len(out) != sent:
+        raise ValueError(f"OpenCC (C++) returned {len(out)} lines for {sent}")
+    if lines is None:
+        return out
     docs: list[str] = []
     pos = 0
     for doc in lines:
