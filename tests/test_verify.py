@@ -198,3 +198,14 @@ def test_a_manifest_edited_into_the_wrong_shape_is_reported_not_raised(sharded):
     _rewrite_manifest(out, lambda m: m["ranks"][0].update(real="nine"))
     report = verify_shards(out)
     assert not report.ok and any("malformed" in p or "rank 0" in p for p in report.problems)
+
+
+@pytest.mark.parametrize("name", ["x\\tb", "back\\\\slash", "tab\there", "end\\"])
+def test_rejects_from_parts_with_backslashes_or_tabs_in_their_names_verify(tmp_path, name):
+    """The rejects file escapes a part's name; verify reads it back to the same name."""
+    from test_shards_helpers import write_part
+
+    write_part(tmp_path / "data", name, [b"QUJD\t1", b"not base64\t2", b"QUJF\t3"])
+    shard_dataset(tmp_path / "data", nranks=2, out=tmp_path / "out")
+    report = verify_shards(tmp_path / "out", tmp_path / "data")
+    assert report.ok, report.problems

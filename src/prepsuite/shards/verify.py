@@ -28,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from .layout import FORMAT_VERSION, INDEX, MANIFEST, REJECTS, REJECTS_HEADER, relative_entry, shard_name
+from .layout import (FORMAT_VERSION, INDEX, MANIFEST, REJECTS, REJECTS_HEADER, relative_entry, shard_name,
+                     tsv_unfield)
 
 _PER_KIND = 5  # problems listed per kind; the rest are counted
 
@@ -218,8 +219,7 @@ def _read_rejects(out: Path, problems: _Problems) -> list[tuple[str, int]]:
             if len(fields) != 3 or not fields[1].isdigit():
                 problems.add("rejects", f"{path}: line {lineno} is not 'source<TAB>line<TAB>reason'")
                 continue
-            source = fields[0].replace("\\t", "\t").replace("\\n", "\n").replace("\\r", "\r").replace("\\\\", "\\")
-            rows.append((source, int(fields[1])))
+            rows.append((tsv_unfield(fields[0]), int(fields[1])))
     return rows
 
 
