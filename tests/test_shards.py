@@ -542,3 +542,46 @@ def test_a_part_changed_while_sharding_is_an_error_and_nothing_is_written(tmp_pa
     with pytest.raises(InputError, match="part-00001: changed while sharding"):
         shard_dataset(data, nranks=3, out=tmp_path / "out")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
+
+
+def test_more_parts_and_ranks_than_the_process_may_open_files(tmp_path):
+    """ImageNet in parts of 1,000 lines has 1,282 parts, and a soft limit of 1,024 open files is
+    common: parts are opened a few at a time, and ranks handed out a few ahead of the fsyncs."""
+    import resource
+    import subprocess
+    import sys
+
+    data = tmp_path / "data"
+    make_dataset(data, [1, 2] * 150)  # 300 parts
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    low = 150 if hard == resource.RLIM_INFINITY else min(150, hard)
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "prepsuite", *args], capture_output=True, text=True,
+                              preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (low, hard)))
+
+    for nranks in ("8", "400"):
+        out = tmp_path / f"out-{nranks}"
+        result = run("shard", "--data-dir", str(data), "--out", str(out), "--nranks", nranks, "--seed", "3")
+        assert result.returncode == 0, result.stderr
+        shard_dataset(data, nranks=int(nranks), out=tmp_path / f"unlimited-{nranks}", seed=3)
+        assert tree_bytes(out) == tree_bytes(tmp_path / f"unlimited-{nranks}")
+        result = run("verify", str(out), "--data-dir", str(data))
+        assert result.returncode == 0, result.stdout + result.stderr
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left behind
+
+
+def test_part_files_keep_at_most_their_limit_open(tmp_path):
+    from prepsuite.shards.streams import PartFiles
+
+    paths = []
+    for k in range(5):
+        paths.append(tmp_path / f"p{k}")
+        paths[-1].write_bytes(bytes([65 + k]) * 4)
+    with PartFiles(paths, limit=2) as parts:
+        assert [parts.pread(k % 5, 2, 1) for k in range(12)] == [bytes([65 + k % 5]) * 2 for k in range(12)]
+        assert len(parts._open) == 2
+        parts.pread(4, 1, 0)  # 0 and 1 open: 0 was used least recently, and is closed
+        parts.pread(1, 1, 0)
+        assert list(parts._open) == [4, 1]
+    assert not parts._open

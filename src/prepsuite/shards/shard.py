@@ -27,9 +27,9 @@ import math
 import os
 import time
 from array import array
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -50,7 +50,8 @@ from .layout import (
     shard_name,
     tsv_field,
 )
-from .streams import BATCH_BYTES, IOV_MAX, BackgroundSha256, quick_gil_handoff, write_all
+from .streams import (BATCH_BYTES, IOV_MAX, BackgroundSha256, PartFiles, part_descriptor_budget,
+                      quick_gil_handoff, write_all)
 from .validate import IMAGE, TOO_LONG, check_image, check_line
 
 #: Longest line accepted (bytes, newline excluded); longer ones are rejected without being held
@@ -59,6 +60,7 @@ MAX_LINE_BYTES = 64 << 20
 
 _READ_BLOCK = 8 << 20
 _WRITERS = 2  # rank files written at once (one per core of the 2-core reference machine)
+_AHEAD = 2 * _WRITERS  # ranks handed out ahead of the one being fsynced
 _INDEX_BATCH = 2000
 
 
@@ -292,31 +294,29 @@ def _write_shards(tmp: Path, sources: list[Source], index: _Index, order: np.nda
 
     Rank files are independent (each has its own sha256), so two worker threads write two of
     them at once: ``pread``, ``sha256`` and ``writev`` all release the GIL, which keeps both
-    cores busy. The main thread fsyncs each finished file, in rank order, meanwhile.
+    cores busy. The main thread fsyncs each finished file, in rank order, meanwhile. Only a few
+    ranks are handed out ahead of the fsyncs, so open descriptors stay few whatever ``nranks``.
     """
     n = len(index)
     columns = (index.np("source"), index.np("offset"), index.np("length"))
-    fds = [os.open(s.path, os.O_RDONLY) for s in sources]
+    limit = part_descriptor_budget(_WRITERS)
     ranks: list[dict[str, Any]] = []
-    try:
-        with ThreadPoolExecutor(max_workers=_WRITERS) as pool:
-            futures = [pool.submit(_write_rank, tmp, r, nranks, order, n, columns, fds, sources)
-                       for r in range(nranks)]
-            try:
-                for fut in futures:
-                    entry, fd = fut.result()
-                    _fsync_and_close(fd)
-                    ranks.append(entry)
-            except BaseException:
-                for fut in futures:
-                    fut.cancel()
-                for fut in futures[len(ranks) :]:  # close what the running workers opened
-                    if not fut.cancelled() and fut.exception() is None:
-                        os.close(fut.result()[1])
-                raise
-    finally:
-        for fd in fds:
-            os.close(fd)
+    pending: deque[Future[tuple[dict[str, Any], int]]] = deque()
+    with ThreadPoolExecutor(max_workers=_WRITERS) as pool:
+        try:
+            for r in range(nranks):
+                if len(pending) >= _AHEAD:
+                    ranks.append(_finish_rank(pending.popleft()))
+                pending.append(pool.submit(_write_rank, tmp, r, nranks, order, n, columns, sources, limit))
+            while pending:
+                ranks.append(_finish_rank(pending.popleft()))
+        except BaseException:
+            for fut in pending:
+                fut.cancel()
+            for fut in pending:  # close what the running workers opened
+                if not fut.cancelled() and fut.exception() is None:
+                    os.close(fut.result()[1])
+            raise
     for s in sources:
         st = os.stat(s.path)
         if (st.st_size, st.st_mtime_ns) != s.stat:
@@ -324,9 +324,15 @@ def _write_shards(tmp: Path, sources: list[Source], index: _Index, order: np.nda
     return ranks
 
 
+def _finish_rank(fut: Future[tuple[dict[str, Any], int]]) -> dict[str, Any]:
+    entry, fd = fut.result()
+    _fsync_and_close(fd)
+    return entry
+
+
 def _write_rank(tmp: Path, r: int, nranks: int, order: np.ndarray, n: int,
-                columns: tuple[np.ndarray, np.ndarray, np.ndarray], fds: list[int],
-                sources: list[Source]) -> tuple[dict[str, Any], int]:
+                columns: tuple[np.ndarray, np.ndarray, np.ndarray], sources: list[Source],
+                limit: int) -> tuple[dict[str, Any], int]:
     """Write rank ``r``'s file; its manifest entry and the still open descriptor (to fsync)."""
     src, off, length = columns
     picks = order[r::nranks]
@@ -337,19 +343,20 @@ def _write_rank(tmp: Path, r: int, nranks: int, order: np.ndarray, n: int,
     batch_bytes = 0
     fd = os.open(tmp / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
-        for s, o, ln in zip(src[picks].tolist(), off[picks].tolist(), length[picks].tolist()):
-            data = os.pread(fds[s], ln + 1, o)
-            if len(data) != ln + 1 or data[-1] != 10:
-                if len(data) != ln:
-                    raise InputError(f"{sources[s].path}: changed while sharding (byte {o})")
-                data += b"\n"  # the part's last line had no newline
-            digest.update(data)
-            batch.append(data)
-            batch_bytes += len(data)
-            if batch_bytes >= BATCH_BYTES or len(batch) >= IOV_MAX:
-                write_all(fd, batch)
-                total += batch_bytes
-                batch, batch_bytes = [], 0
+        with PartFiles([s.path for s in sources], limit) as parts:
+            for s, o, ln in zip(src[picks].tolist(), off[picks].tolist(), length[picks].tolist()):
+                data = parts.pread(s, ln + 1, o)
+                if len(data) != ln + 1 or data[-1] != 10:
+                    if len(data) != ln:
+                        raise InputError(f"{sources[s].path}: changed while sharding (byte {o})")
+                    data += b"\n"  # the part's last line had no newline
+                digest.update(data)
+                batch.append(data)
+                batch_bytes += len(data)
+                if batch_bytes >= BATCH_BYTES or len(batch) >= IOV_MAX:
+                    write_all(fd, batch)
+                    total += batch_bytes
+                    batch, batch_bytes = [], 0
         write_all(fd, batch)
         total += batch_bytes
     except BaseException:

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import resource
 import sys
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from pathlib import Path
 
 BATCH_BYTES = 8 << 20
 IOV_MAX = 1024  # buffers per writev (the Linux limit)
@@ -75,3 +78,49 @@ def write_all(fd: int, pieces: list[bytes]) -> None:
         rest = memoryview(b"".join(pieces))[done:]
         while rest:
             rest = rest[os.write(fd, rest) :]
+
+
+#: Descriptors kept free of part files, for everything else the process opens meanwhile (its
+#: outputs, the index database, Python's own imports).
+FD_RESERVE = 96
+
+
+def part_descriptor_budget(users: int = 1) -> int:
+    """How many part files each of ``users`` threads may keep open: a dataset may have far more
+    parts than the process may open files (ImageNet in parts of 1,000 lines has 1,282; the soft
+    limit is often 1,024)."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        soft = 1 << 16
+    return max(1, (soft - FD_RESERVE) // users)
+
+
+class PartFiles:
+    """Read-only descriptors of ``paths`` (by number), opened when first read, at most ``limit``
+    open at once (the least recently used one is closed to make room). One per thread: a
+    descriptor closed by one thread while another reads it could be reused for another file."""
+
+    def __init__(self, paths: Sequence[Path] | Mapping[int, Path], limit: int) -> None:
+        self.paths = paths
+        self.limit = max(1, limit)
+        self._open: OrderedDict[int, int] = OrderedDict()
+
+    def pread(self, index: int, length: int, offset: int) -> bytes:
+        fd = self._open.get(index)
+        if fd is None:
+            if len(self._open) >= self.limit:
+                os.close(self._open.popitem(last=False)[1])
+            fd = self._open[index] = os.open(self.paths[index], os.O_RDONLY)
+        elif len(self._open) > 1:
+            self._open.move_to_end(index)
+        return os.pread(fd, length, offset)
+
+    def close(self) -> None:
+        while self._open:
+            os.close(self._open.popitem()[1])
+
+    def __enter__(self) -> "PartFiles":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

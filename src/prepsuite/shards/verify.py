@@ -30,6 +30,7 @@ import numpy as np
 
 from .layout import (FORMAT_VERSION, INDEX, MANIFEST, REJECTS, REJECTS_HEADER, relative_entry, shard_name,
                      tsv_unfield)
+from .streams import PartFiles, part_descriptor_budget
 
 _PER_KIND = 5  # problems listed per kind; the rest are counted
 
@@ -350,31 +351,28 @@ def _verify(out: Path, data_dir: Path | None, report: VerifyReport, problems: _P
 def _check_sources(data_dir: Path, sources: list[dict[str, Any]], pointers: list[tuple[int, int, int, int, int]],
                    digest: np.ndarray, problems: _Problems) -> None:
     """The source parts are unchanged and every shard line equals the bytes the index points to."""
-    fds: dict[int, int] = {}
-    try:
-        for i, s in enumerate(sources):
-            try:
-                path = relative_entry(s["file"], data_dir, "part file", "manifest")
-            except ValueError as e:
-                problems.add("source", str(e))
-                continue
-            if not path.is_file():
-                problems.add("source", f"{path}: source part missing")
-                continue
-            sha = hashlib.sha256()
-            size = 0
-            with open(path, "rb") as fh:
-                while chunk := fh.read(1 << 20):
-                    sha.update(chunk)
-                    size += len(chunk)
-            if size != s["bytes"] or sha.hexdigest() != s["sha256"]:
-                problems.add("source", f"{path}: {size} bytes, sha256 {sha.hexdigest()[:16]}…; the manifest"
-                             f" records {s['bytes']} bytes, {str(s['sha256'])[:16]}… (changed since sharding)")
-                continue
-            fds[i] = os.open(path, os.O_RDONLY)
+    unchanged: dict[int, Path] = {}  # source number → its part, found unchanged
+    for i, s in enumerate(sources):
+        try:
+            path = relative_entry(s["file"], data_dir, "part file", "manifest")
+        except ValueError as e:
+            problems.add("source", str(e))
+            continue
+        if not path.is_file():
+            problems.add("source", f"{path}: source part missing")
+            continue
+        sha = hashlib.sha256()
+        size = 0
+        with open(path, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                sha.update(chunk)
+                size += len(chunk)
+        if size != s["bytes"] or sha.hexdigest() != s["sha256"]:
+            problems.add("source", f"{path}: {size} bytes, sha256 {sha.hexdigest()[:16]}…; the manifest"
+                         f" records {s['bytes']} bytes, {str(s['sha256'])[:16]}… (changed since sharding)")
+            continue
+        unchanged[i] = path
+    with PartFiles(unchanged, part_descriptor_budget()) as parts:
         for slot, src, offset, length, line in pointers:
-            if src in fds and _digest(os.pread(fds[src], length, offset)) != int(digest[slot]):
+            if src in unchanged and _digest(parts.pread(src, length, offset)) != int(digest[slot]):
                 problems.add("altered", f"{sources[src]['file']} line {line}: the shard line differs from the source")
-    finally:
-        for fd in fds.values():
-            os.close(fd)
