@@ -370,6 +370,17 @@ def test_bad_file_list_entries_are_refused(tmp_path, entry, message):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_file_list_not_in_utf8_is_refused_naming_its_line_and_a_bom_is_not_a_name(tmp_path):
+    data = tmp_path / "data"
+    make_dataset(data, [3])
+    (data / "file_list.txt").write_bytes(b"part-00000\nn\xe4me\n")
+    with pytest.raises(ValueError, match=r"file_list.txt: line 2: not UTF-8 \(byte 2 of the line\)"):
+        shard_dataset(data, nranks=2, out=tmp_path / "out")
+    (data / "file_list.txt").write_bytes("\ufeffpart-00000\r\n".encode())
+    shard_dataset(data, nranks=2, out=tmp_path / "out")
+    assert [s["file"] for s in read_manifest(tmp_path / "out")["sources"]] == ["part-00000"]
+
+
 def test_file_list_entries_may_name_subfolders(tmp_path):
     data = tmp_path / "data"
     lines = make_dataset(data, [3, 4], names=["a/p0", "b/c/p1"])

@@ -152,12 +152,16 @@ def read_file_list(data_dir: Path, file_list: str | os.PathLike[str]) -> tuple[P
         raise ValueError(f"{list_path}: file list not found")
     sources: list[Source] = []
     seen: dict[Path, int] = {}
-    with open(list_path, encoding="utf-8") as fh:
+    with open(list_path, "rb") as fh:
         for lineno, raw in enumerate(fh, start=1):
-            entry = raw.strip()
+            where = f"{list_path}: line {lineno}"
+            try:
+                # utf-8-sig: a byte-order mark (some editors write one) is not part of the first name
+                entry = raw.decode("utf-8-sig" if lineno == 1 else "utf-8").strip()
+            except UnicodeDecodeError as err:
+                raise ValueError(f"{where}: not UTF-8 (byte {err.start + 1} of the line)") from None
             if not entry:
                 continue
-            where = f"{list_path}: line {lineno}"
             path = relative_entry(entry, data_dir, "part file", where)
             if not path.exists():
                 raise ValueError(f"{where}: part file {entry!r} not found in {data_dir}")
