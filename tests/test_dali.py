@@ -311,6 +311,17 @@ def test_every_sample_once_per_epoch_and_set_epoch(small_shards):
         l.close()
 
 
+def test_seeds_beyond_64_bits_work_and_still_choose_the_order(small_shards):
+    """prep shard takes any seed >= 0; the loader does too, though DALI's own is 64-bit."""
+    big = ShardLoader(small_shards, 23, rank=0, nranks=2, return_index=True, seed=2**64 + 5, **FAST)
+    (images, labels, positions), = run_epoch(big)
+    assert positions.tolist() == big.order(0) and sorted(positions.tolist()) == list(range(23))
+    small = ShardLoader(small_shards, 23, rank=0, nranks=2, seed=5, **FAST)
+    assert big.order(0) != small.order(0)
+    for l in (big, small):
+        l.close()
+
+
 def test_resume_continues_at_the_exact_next_batch(small_shards):
     reference = ShardLoader(small_shards, 4, rank=1, nranks=2, return_index=True, **FAST)
     reference.set_epoch(3)

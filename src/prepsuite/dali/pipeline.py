@@ -188,7 +188,10 @@ def shard_pipeline(
         batch_size=batch_size,
         num_threads=num_threads,
         device_id=device_id if gpu else None,
-        seed=seed,
+        # DALI takes a signed 64-bit seed (a larger one fails at build with a bare TypeError).
+        # No operator here draws from DALI's generator: the samples' numbers come from the
+        # source, seeded with the whole of ``seed``. Folding it only keeps DALI's own in range.
+        seed=seed % (1 << 63),
         py_num_workers=py_num_workers,
         py_start_method=py_start_method,
         prefetch_queue_depth=prefetch,
