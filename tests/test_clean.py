@@ -138,6 +138,9 @@ def test_user_rules_from_yaml_run_before_whitespace_normalisation(tmp_path):
         ("- name: a\n  pattern: '('\n", "bad pattern"),
         ("- name: a\n  pattern: 'b'\n  before: nosuchrule\n", "no rule named 'nosuchrule'"),
         ("name: a\n", "expected a list"),
+        ("- name: a\n  pattern: 'b'\n  replace: '\\1'\n", r"rule 1 \(a\): bad replace '\\\\1': invalid group reference 1"),
+        ("- name: a\n  pattern: 'b'\n  replace: '\\g<m>'\n", "bad replace .*unknown group name 'm'"),
+        ("- name: a\n  pattern: 'b'\n  repeat: 'false'\n", "repeat must be true or false, not 'false'"),
     ],
 )
 def test_bad_rules_files_are_refused_with_the_file_named(tmp_path, content, message):
@@ -146,3 +149,31 @@ def test_bad_rules_files_are_refused_with_the_file_named(tmp_path, content, mess
     with pytest.raises(ValueError, match=message) as err:
         load_rules(rules_file)
     assert str(rules_file) in str(err.value)
+
+
+def test_a_rules_file_not_in_utf8_is_refused_with_the_file_named(tmp_path):
+    rules_file = tmp_path / "rules.yaml"
+    rules_file.write_bytes(b"- name: a\n  pattern: '\xff'\n")
+    with pytest.raises(ValueError, match=rf"{rules_file}: not UTF-8 \(byte 22\)"):
+        load_rules(rules_file)
+
+
+def test_an_empty_replace_deletes(tmp_path):
+    rules_file = tmp_path / "rules.yaml"
+    rules_file.write_text("- name: a\n  pattern: 'a'\n  replace:\n", encoding="utf-8")
+    assert clean_text("abc", load_rules(rules_file)) == "bc"
+
+
+def test_a_repeated_rule_stops_when_nothing_changes_and_refuses_to_run_forever(tmp_path):
+    rules_file = tmp_path / "rules.yaml"
+    rules_file.write_text("- name: empty_matches\n  pattern: 'z*'\n  replace: ''\n  repeat: true\n"
+                          "- name: nested\n  pattern: '<[^<>]*>'\n  replace: ''\n  repeat: true\n",
+                          encoding="utf-8")
+    assert clean_text("a<b<c>d>e", load_rules(rules_file)) == "ae"
+    rules_file.write_text("- name: grows\n  pattern: 'a'\n  replace: 'aa'\n  repeat: true\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="rule 'grows' makes the text longer"):
+        clean_text("a", load_rules(rules_file))
+    rules_file.write_text("- name: swaps\n  pattern: '(a)(b)|(b)(a)'\n  replace: '\\2\\1\\4\\3'\n  repeat: true\n",
+                          encoding="utf-8")
+    with pytest.raises(ValueError, match="rule 'swaps' still changes the text after 1000 repetitions"):
+        clean_text("ab", load_rules(rules_file))

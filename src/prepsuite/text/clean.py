@@ -33,6 +33,9 @@ from ..textio import Record, RejectLog
 
 Replacement = str | Callable[[re.Match[str]], str]
 
+#: Rounds of a ``repeat`` rule on one document: nesting deeper than this is not markup.
+MAX_REPEATS = 1000
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -53,11 +56,19 @@ class Rule:
             if self.trigger:
                 return text, 0
         total = 0
-        while True:
-            text, n = self.pattern.subn(self.replace, text)
+        size = len(text)
+        for _ in range(MAX_REPEATS):
+            new, n = self.pattern.subn(self.replace, text)
             total += n
-            if not (self.repeat and n):
-                return text, total
+            # an empty match "substitutes" without changing anything: that is nothing changing
+            if not (self.repeat and n and new != text):
+                return new, total
+            if len(new) > size:  # repeated, it would grow without end
+                raise ValueError(f"cleaning rule {self.name!r} makes the text longer, and repeat: true "
+                                 "would apply it forever (repeat is for markup that nests)")
+            text = new
+        raise ValueError(f"cleaning rule {self.name!r} still changes the text after {MAX_REPEATS} "
+                         "repetitions (repeat: true needs a replacement that stops matching)")
 
 
 # --- MediaWiki language conversion: -{...}- ------------------------------------------------
@@ -178,6 +189,8 @@ def load_rules(rules_file: str | Path | None = None) -> list[Rule]:
         entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
     except FileNotFoundError:
         raise ValueError(f"{path}: rules file not found") from None
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not UTF-8 (byte {err.start})") from None
     except yaml.YAMLError as err:
         raise ValueError(f"{path}: not valid YAML ({err})") from None
     if not isinstance(entries, list):
@@ -185,12 +198,21 @@ def load_rules(rules_file: str | Path | None = None) -> list[Rule]:
     for i, entry in enumerate(entries, start=1):
         if not isinstance(entry, dict) or "name" not in entry or "pattern" not in entry:
             raise ValueError(f"{path}: rule {i}: needs at least 'name' and 'pattern'")
+        where = f"{path}: rule {i} ({entry['name']})"
         try:
             pattern = re.compile(str(entry["pattern"]), re.M)
         except re.error as err:
-            raise ValueError(f"{path}: rule {i} ({entry['name']}): bad pattern: {err}") from None
-        new = Rule(str(entry["name"]), pattern, str(entry.get("replace", "")),
-                   str(entry.get("description", "user rule")), bool(entry.get("repeat", False)))
+            raise ValueError(f"{where}: bad pattern: {err}") from None
+        replace = entry.get("replace")
+        replace = "" if replace is None else str(replace)  # `replace:` left empty: delete
+        try:
+            pattern.sub(replace, "")  # parses the template: \1 or \g<name> the pattern lacks
+        except (re.error, IndexError) as err:
+            raise ValueError(f"{where}: bad replace {replace!r}: {err}") from None
+        repeat = entry.get("repeat", False)
+        if not isinstance(repeat, bool):
+            raise ValueError(f"{where}: repeat must be true or false, not {repeat!r}")
+        new = Rule(str(entry["name"]), pattern, replace, str(entry.get("description", "user rule")), repeat)
         anchor = entry.get("before", "normalize_whitespace")
         names = [r.name for r in rules]
         if anchor not in names:
