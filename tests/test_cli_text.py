@@ -98,6 +98,16 @@ def test_bad_json_line_names_file_and_line_and_leaves_no_output(prep, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["docs.jsonl"]
 
 
+@pytest.mark.parametrize("command", ["clean", "convert", "segment", "process"])
+def test_an_escaped_lone_surrogate_names_file_and_line(prep, tmp_path, command):
+    src = tmp_path / "docs.jsonl"
+    src.write_text('{"id": 1, "text": "好"}\n{"id": 2, "text": "漢語\\ud800x"}\n', encoding="utf-8")
+    result = prep(command, src, tmp_path / "out.jsonl", ok=False)
+    assert result.exit_code == 1
+    assert f"{src}: line 2: JSON line holds an escaped lone surrogate ('\\ud800')" in result.output
+    assert [p.name for p in tmp_path.iterdir()] == ["docs.jsonl"]
+
+
 def test_missing_input_file(prep, tmp_path):
     result = prep("clean", tmp_path / "nope.txt", tmp_path / "out.txt", ok=False)
     assert result.exit_code == 1

@@ -31,6 +31,20 @@ def test_json_chunks_out_of_id_order_or_broken_are_named(tmp_path):
     assert not (tmp_path / "corpus.txt").exists()
 
 
+@pytest.mark.parametrize("line, problem", [
+    ('{"id": 2.7, "text": "二"}', "not a document line"),
+    ('{"id": true, "text": "二"}', "not a document line"),
+    ('{"id": 2, "text": "二\\n三"}', "the text holds a line break"),
+    ('{"id": 2, "text": "二\\r"}', "the text holds a line break"),
+    ('{"id": 2, "text": "二\\ud800"}', "the text holds '\\\\ud800', a lone surrogate"),
+])
+def test_json_chunks_that_cannot_be_corpus_lines_are_named(tmp_path, line, problem):
+    (tmp_path / "a.jsonl").write_text('{"id": "1", "text": "一"}\n' + line + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=rf"a\.jsonl: line 2: {problem}"):
+        gather_corpus([tmp_path / "a.jsonl"], tmp_path / "corpus.txt")
+    assert not (tmp_path / "corpus.txt").exists()
+
+
 def test_gather_of_text_chunks_drops_empty_lines_and_names_bad_bytes(tmp_path):
     (tmp_path / "a.txt").write_bytes("一 二\n\n三\n".encode())
     (tmp_path / "b.txt").write_bytes("四 五".encode())  # no final newline

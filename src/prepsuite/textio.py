@@ -131,6 +131,12 @@ def read_records(
                 raise InputError(f"{name}: line {lineno}: not valid JSON ({err.msg})") from None
             if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
                 raise InputError(f"{name}: line {lineno}: JSON line has no string 'text' field")
+            if "\\u" in line:  # only an escape can give a lone surrogate, which no UTF-8 file holds
+                try:
+                    json.dumps(obj, ensure_ascii=False).encode("utf-8")
+                except UnicodeEncodeError as err:
+                    raise InputError(f"{name}: line {lineno}: JSON line holds an escaped lone surrogate "
+                                     f"({err.object[err.start]!r}), which is not Unicode text") from None
             yield Record(obj["text"], lineno, obj)
 
 

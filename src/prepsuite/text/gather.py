@@ -23,23 +23,34 @@ from ..textio import InputError, atomic_output, detect_format, write_json
 _decode = json.JSONDecoder().decode  # json.loads without its per-call argument checks
 
 
-def _docs(path: Path) -> Iterator[tuple[int, str]]:
-    """(page id, text) of a chunk, checking the ids increase (the merge relies on it)."""
+def _docs(path: Path) -> Iterator[tuple[int, bytes, str]]:
+    """(page id, text as UTF-8, text) of a chunk, checking the ids increase (the merge relies on
+    it) and that every text is one line of Unicode text (the corpus is one document per line)."""
     last = None
     with open(path, "rb") as fh:
         for lineno, raw in enumerate(fh, start=1):
             try:
                 doc = _decode(raw.decode("utf-8"))
-                page_id, text = int(doc["id"]), doc["text"]
-                if not isinstance(text, str):
+                page_id, text = doc["id"], doc["text"]
+                if isinstance(page_id, str) and page_id.isdigit():
+                    page_id = int(page_id)
+                if not isinstance(text, str) or not isinstance(page_id, int) or isinstance(page_id, bool):
                     raise TypeError
             except (UnicodeDecodeError, ValueError, KeyError, TypeError):
-                raise InputError(f"{path}: line {lineno}: not a document line (id, text)") from None
+                raise InputError(f"{path}: line {lineno}: not a document line (integer id, text)") from None
             if last is not None and page_id <= last:
                 raise InputError(f"{path}: line {lineno}: page id {page_id} after {last}; "
                                  "chunks must be in increasing page-id order (dump order)")
+            if "\n" in text or "\r" in text:
+                raise InputError(f"{path}: line {lineno}: the text holds a line break; the corpus is one "
+                                 "document per line (gather segmented chunks)")
+            try:
+                data = text.encode("utf-8")
+            except UnicodeEncodeError as err:
+                raise InputError(f"{path}: line {lineno}: the text holds {text[err.start]!r}, "
+                                 "a lone surrogate, not Unicode text") from None
             last = page_id
-            yield page_id, text
+            yield page_id, data, text
 
 
 _K_OF_N = re.compile(r"(\d+)-of-(\d+)")
@@ -144,7 +155,7 @@ def gather_corpus(chunks: list[str | Path], output: str | Path,
         if formats == {"text"}:
             _write_text_chunks(paths, out, stats)
         else:
-            _write_lines(((text.encode("utf-8"), text) for _, text in
+            _write_lines(((data, text) for _, data, text in
                           heapq.merge(*(_docs(p) for p in paths), key=itemgetter(0))), out, stats)
     stats.stop()
     if stats_output is not None:
