@@ -108,6 +108,23 @@ def test_an_escaped_lone_surrogate_names_file_and_line(prep, tmp_path, command):
     assert [p.name for p in tmp_path.iterdir()] == ["docs.jsonl"]
 
 
+@pytest.mark.parametrize("option, value, problem", [
+    ("--rejects", "somedir", "somedir: is a directory"),
+    ("--stats", "afile/stats.json", "afile is a file, not a directory"),
+])
+@pytest.mark.parametrize("command", ["clean", "process"])
+def test_a_side_output_that_cannot_be_written_is_refused_before_any_output(prep, tmp_path, command, option,
+                                                                          value, problem):
+    src = tmp_path / "in.txt"
+    src.write_text("漢字\n\n", encoding="utf-8")
+    (tmp_path / "somedir").mkdir()
+    (tmp_path / "afile").write_text("x")
+    result = prep(command, src, tmp_path / "out.txt", option, tmp_path / value, ok=False)
+    assert result.exit_code == 2
+    assert problem in result.output
+    assert not (tmp_path / "out.txt").exists()
+
+
 def test_missing_input_file(prep, tmp_path):
     result = prep("clean", tmp_path / "nope.txt", tmp_path / "out.txt", ok=False)
     assert result.exit_code == 1

@@ -17,7 +17,7 @@ from rich.markup import escape
 
 from .progress import byte_progress
 from .stats import StageStats
-from .textio import InputError, write_json
+from .textio import InputError, check_output_path, write_json
 
 app = typer.Typer(
     help="prepsuite: reproducible, parallel, resumable data preparation.",
@@ -82,11 +82,21 @@ InputArg = Annotated[str, typer.Argument(help="Input file: plain text (one docum
 OutputArg = Annotated[str, typer.Argument(help="Output file in the input's format, written atomically; '-' writes stdout.")]
 FormatOpt = Annotated[Format, typer.Option("--format", help="Line format; 'auto' means .jsonl files are JSON lines and anything else plain text.")]
 RulesOpt = Annotated[Optional[Path], typer.Option("--rules", help="YAML file of extra regex rules (name, pattern, replace, description, before).")]
-RejectsOpt = Annotated[Optional[Path], typer.Option("--rejects", help="Write documents dropped by cleaning (source, line, reason) to this TSV file.")]
+def _output_file(value: Optional[Path]) -> Optional[Path]:
+    """Checks a side output's path when the command line is read, before any work."""
+    if value is not None:
+        try:
+            check_output_path(value)
+        except InputError as e:
+            raise typer.BadParameter(str(e)) from None
+    return value
+
+
+RejectsOpt = Annotated[Optional[Path], typer.Option("--rejects", callback=_output_file, help="Write documents dropped by cleaning (source, line, reason) to this TSV file.")]
 OpenCCOpt = Annotated[str, typer.Option("--config", help="OpenCC conversion config: t2s, tw2s (Taiwan), hk2s (Hong Kong) or tw2sp (Taiwan, with mainland phrases).")]
 HmmOpt = Annotated[bool, typer.Option("--hmm/--no-hmm", help="Let jieba's HMM find words missing from its dictionary.")]
 UserDictOpt = Annotated[Optional[Path], typer.Option("--user-dict", help="jieba user dictionary (lines: word [freq] [tag]).")]
-StatsOpt = Annotated[Optional[Path], typer.Option("--stats", help="Also write the stage's counters (documents, characters, rejects, seconds, MB/s) to this JSON file.")]
+StatsOpt = Annotated[Optional[Path], typer.Option("--stats", callback=_output_file, help="Also write the stage's counters (documents, characters, rejects, seconds, MB/s) to this JSON file.")]
 
 
 @app.command()
@@ -220,7 +230,7 @@ def process(
     chunks: Annotated[int, typer.Option(min=1, help="With --chunk: how many chunks the dump is split into.")] = 1,
     index: Annotated[Optional[Path], typer.Option(help="With --chunk: the multistream index (found beside a *-multistream.xml.bz2 dump if not given), or the plan `prep plan` wrote (.json: what workflow jobs read, so the index is read once, not per job). Without either, a .bz2 dump is cut at its bz2 block boundaries.")] = None,
     extract_engine: Annotated[Engine, typer.Option(help="With --chunk: extraction engine, wikiextractor or fast (see `prep extract --help`).")] = Engine.wikiextractor,
-    stats: Annotated[Optional[Path], typer.Option("--stats", help="Write the stages' counters to this JSON file (a list; with --chunk the extraction comes first).")] = None,
+    stats: Annotated[Optional[Path], typer.Option("--stats", callback=_output_file, help="Write the stages' counters to this JSON file (a list; with --chunk the extraction comes first).")] = None,
 ) -> None:
     """Clean, convert and segment in one streaming pass (what the workflow runs per chunk).
 
@@ -265,7 +275,7 @@ def gather(
     chunks: Annotated[list[Path], typer.Argument(help="Segmented chunk files: JSON lines with id and text (merged on page id), or plain text, one document per line (multistream chunks, concatenated in the order given).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="The corpus: one document per line, in dump order.")],
     stats_file: Annotated[Optional[list[Path]], typer.Option("--stats-file", help="Per-chunk stats JSON files to sum into --stats-output.")] = None,
-    stats_output: Annotated[Optional[Path], typer.Option(help="Where to write the merged stats.json.")] = None,
+    stats_output: Annotated[Optional[Path], typer.Option(callback=_output_file, help="Where to write the merged stats.json.")] = None,
     config_json: Annotated[Optional[str], typer.Option(help="JSON object of workflow settings to record in stats.json.")] = None,
 ) -> None:
     """Merge segmented chunks into one corpus file (the workflow's last step).

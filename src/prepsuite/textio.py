@@ -149,6 +149,22 @@ def format_record(record: Record, fmt: str) -> str:
     return record.text
 
 
+def check_output_path(path: str | os.PathLike[str]) -> None:
+    """Refuse, before any work, an output path that cannot become a file: a directory, or one
+    below a file. A side output (rejects, stats) written after the main one would otherwise fail
+    with the main output already in place, looking complete."""
+    if str(path) == STDIO:
+        return
+    target = Path(path)
+    if target.is_dir():
+        raise InputError(f"{target}: is a directory; give an output file name")
+    for parent in target.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError(f"{target}: {parent} is a file, not a directory")
+            break
+
+
 @contextmanager
 def atomic_output(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO[Any]]:
     """A file that appears at ``path`` only if the block finishes without an exception.
@@ -215,6 +231,10 @@ class RejectLog:
 
     path: str | None
     rows: list[tuple[str, int, str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.path is not None:
+            check_output_path(self.path)
 
     def add(self, source: str, lineno: int, reason: str) -> None:
         self.rows.append((source, lineno, reason))
