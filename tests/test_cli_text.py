@@ -125,6 +125,21 @@ def test_a_side_output_that_cannot_be_written_is_refused_before_any_output(prep,
     assert not (tmp_path / "out.txt").exists()
 
 
+def test_a_reader_that_stops_early_is_not_an_error(tmp_path):
+    """`prep convert big.txt - | head -1` ends quietly, as opencc and jieba do."""
+    import subprocess
+    import sys
+
+    src = tmp_path / "in.txt"
+    src.write_text(("漢字 " * 50 + "\n") * 20000, encoding="utf-8")  # 3.5 MB, far past a pipe's buffer
+    proc = subprocess.Popen([sys.executable, "-m", "prepsuite", "convert", str(src), "-"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout.readline().decode().startswith("汉字 汉字")
+    proc.stdout.close()
+    assert proc.wait(timeout=60) == 1
+    assert proc.stderr.read() == b""
+
+
 def test_missing_input_file(prep, tmp_path):
     result = prep("clean", tmp_path / "nope.txt", tmp_path / "out.txt", ok=False)
     assert result.exit_code == 1

@@ -38,6 +38,10 @@ def user_errors(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
+        except BrokenPipeError:
+            # the reader of stdout went away (`prep convert big.txt - | head`): not an error of
+            # the input; click ends the command quietly, with status 1
+            raise
         except (InputError, ValueError, OSError) as e:
             err.print(f"[bold red]prep: error:[/] {escape(str(e))}", highlight=False, markup=True,
                       soft_wrap=True)
