@@ -140,6 +140,42 @@ def test_a_reader_that_stops_early_is_not_an_error(tmp_path):
     assert proc.stderr.read() == b""
 
 
+def test_sigterm_removes_the_temporary_output(tmp_path):
+    """Snakemake and SLURM stop a job with SIGTERM: it must not leave a temporary file behind."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    src = tmp_path / "in.txt"
+    src.write_text(("漢字 [[連結]] {{模板}} " * 40 + "\n") * 40000, encoding="utf-8")  # takes seconds to clean
+    proc = subprocess.Popen([sys.executable, "-m", "prepsuite", "clean", str(src), str(tmp_path / "out.txt")],
+                            stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".out.txt.*.tmp")):
+        assert proc.poll() is None and time.monotonic() < deadline, "no temporary output appeared"
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 128 + signal.SIGTERM
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt"]
+
+
+def test_a_byte_order_mark_is_not_a_token_and_dropped_bytes_are_reported(prep, tmp_path):
+    src = tmp_path / "in.txt"
+    src.write_bytes("\ufeff漢語詞典\n".encode() + b"\xff\xfe\xff\n")
+    result = prep("segment", src, tmp_path / "out.txt")
+    assert (tmp_path / "out.txt").read_text(encoding="utf-8").split("\n")[0] == "漢語 詞典"
+    assert "3 invalid UTF-8 bytes dropped" in result.stderr
+
+
+def test_an_output_below_a_file_is_refused_clearly(prep, tmp_path):
+    src = tmp_path / "in.txt"
+    src.write_text("漢字\n", encoding="utf-8")
+    result = prep("clean", src, tmp_path / "in.txt" / "out.txt", ok=False)
+    assert result.exit_code == 1
+    assert f"{tmp_path / 'in.txt'} is a file, not a directory" in result.output
+
+
 def test_missing_input_file(prep, tmp_path):
     result = prep("clean", tmp_path / "nope.txt", tmp_path / "out.txt", ok=False)
     assert result.exit_code == 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
@@ -342,7 +343,14 @@ from .w2v import commands as _w2v_commands  # noqa: E402,F401
 from .shards import commands as _shards_commands  # noqa: E402,F401
 
 
+def _stop(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
+    # A scheduler stops a job with SIGTERM (Snakemake when interrupted, SLURM at a job's time
+    # limit). Raised as SystemExit it unwinds as Ctrl-C does: temporary outputs are removed.
+    signal.signal(signal.SIGTERM, _stop)
     app()
 
 

@@ -97,6 +97,7 @@ class StageStats:
         return (
             f"{self.stage}: {self.docs_in} in, {self.docs_out} out, {dropped} rejected"
             + (f" ({reasons})" if reasons else "")
+            + (f", {bad} invalid UTF-8 bytes dropped" if (bad := self.counters.get("invalid_utf8_bytes_dropped")) else "")
             + f", {self.seconds:.2f} s, {self.mb_per_s:.2f} MB/s"
         )
 

@@ -116,6 +116,8 @@ def read_records(
             if progress is not None and lineno % 1024 == 0:
                 progress(fh.tell())
             line = _decode(raw, counter)
+            if lineno == 1 and line.startswith("\ufeff"):
+                line = line[1:]  # a byte-order mark (Windows editors write one) is not text
             if line.endswith("\n"):
                 line = line[:-1]
                 if line.endswith("\r"):
@@ -176,8 +178,7 @@ def atomic_output(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO[
         sys.stdout.flush()
         return
     target = Path(path)
-    if target.is_dir():
-        raise InputError(f"{target}: is a directory; give an output file name")
+    check_output_path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:

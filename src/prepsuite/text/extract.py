@@ -26,6 +26,7 @@ import json
 import multiprocessing
 import os
 import re
+import signal
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
@@ -282,6 +283,7 @@ _WORKER_SITE: SiteInfo = SiteInfo()
 def _init_worker(site: SiteInfo) -> None:
     global _WORKER_SITE
     _WORKER_SITE = site
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the pool stops its workers with SIGTERM: at once
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
