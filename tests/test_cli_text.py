@@ -141,7 +141,7 @@ def test_a_reader_that_stops_early_is_not_an_error(tmp_path):
 
 
 def test_sigterm_removes_the_temporary_output(tmp_path):
-    """Snakemake and SLURM stop a job with SIGTERM: it must not leave a temporary file behind."""
+    """kill and SLURM stop a job with SIGTERM: it must not leave a temporary file behind."""
     import signal
     import subprocess
     import sys

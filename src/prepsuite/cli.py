@@ -348,8 +348,8 @@ def _stop(signum: int, frame: object) -> None:
 
 
 def main() -> None:
-    # A scheduler stops a job with SIGTERM (Snakemake when interrupted, SLURM at a job's time
-    # limit). Raised as SystemExit it unwinds as Ctrl-C does: temporary outputs are removed.
+    # `kill` and cluster schedulers stop a job with SIGTERM (SLURM at a job's time limit).
+    # Raised as SystemExit it unwinds as Ctrl-C does: temporary outputs are removed.
     signal.signal(signal.SIGTERM, _stop)
     app()
 
