@@ -125,6 +125,42 @@ def test_bad_corpus_is_a_clear_error(tmp_path):
     assert not (tmp_path / "out" / "train.json").exists()
 
 
+@pytest.mark.parametrize("content, message", [
+    ("北京 上海\n广州 ".encode() + b"\xff" + "深圳\n".encode(), r"line 2, byte 8: not UTF-8"),
+    ("北京 上海\n广州\u3000深圳\n".encode(), r"line 2: U\+3000 between words"),
+    ("北京 上海\n广州\xa0深圳\n".encode(), r"line 2: U\+00A0 between words"),
+])
+def test_a_corpus_gensim_would_misread_is_refused_naming_the_line(tmp_path, content, message):
+    """gensim fails on bad UTF-8 without a place, and counts words split by U+3000 that it then
+    trains as one: both refused before training, with the line."""
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_bytes(content + "北京 上海\n".encode() * 3)
+    with pytest.raises(InputError, match=rf"corpus\.txt: {message}"):
+        train_word2vec(corpus, tmp_path / "out", TrainParams(min_count=1, workers=1))
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_corpus_check_finds_the_line_across_blocks(tmp_path, monkeypatch):
+    from prepsuite.w2v import train
+
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_bytes("北京 上海\n".encode() * 1000 + "广州\u3000深圳\n".encode())
+    for block in (7, 64, 1 << 20):
+        monkeypatch.setattr(train, "_CHECK_BLOCK", block)
+        with pytest.raises(InputError, match=r"line 1001: U\+3000"):
+            train.check_corpus_text(corpus)
+    corpus.write_bytes("北京 上海\n".encode() * 1000)
+    train.check_corpus_text(corpus)
+
+
+def test_an_output_directory_that_is_a_file_is_refused_before_training(tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("北京 上海\n" * 10, encoding="utf-8")
+    (tmp_path / "out").write_text("x")
+    with pytest.raises(InputError, match=r"out: is a file; give a directory"):
+        train_word2vec(corpus, tmp_path / "out", TrainParams(min_count=1, workers=1))
+
+
 @pytest.mark.parametrize(
     "field, value, message",
     [("vector_size", 0, "vector_size must be an integer >= 1"), ("epochs", -1, "epochs must be"),

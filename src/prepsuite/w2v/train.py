@@ -30,6 +30,7 @@ run — so with one worker ``vectors.kv`` and ``vectors.txt`` are the same bytes
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -170,6 +171,42 @@ def _check_corpus(corpus: Path) -> None:
         raise InputError(f"{corpus}: gensim's corpus_file mode reads plain text only (one document per line)")
 
 
+# Whitespace to Python's str.split but not to C's: gensim builds the vocabulary with the first and
+# trains with the second, so words separated by one of these would be counted but never trained.
+_UNSPLIT_SPACE = re.compile("[\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
+_CHECK_BLOCK = 16 << 20
+
+
+def check_corpus_text(corpus: Path) -> None:
+    """Refuse a corpus gensim would read wrongly without a word: bytes that are not UTF-8 (its
+    reader fails on them with no file or line) and words separated by non-ASCII whitespace (see
+    ``_UNSPLIT_SPACE``). One streaming pass, a small cost next to training."""
+    lineno = 1
+    rest = b""
+    with open(corpus, "rb") as fh:
+        while True:
+            data = fh.read(_CHECK_BLOCK)
+            block = rest + data
+            cut = len(block) if not data else block.rfind(b"\n") + 1
+            block, rest = block[:cut], block[cut:]
+            try:
+                text = block.decode("utf-8")
+            except UnicodeDecodeError as err:
+                line = lineno + block.count(b"\n", 0, err.start)
+                column = err.start - block.rfind(b"\n", 0, err.start)
+                raise InputError(f"{corpus}: line {line}, byte {column}: not UTF-8 (a corpus is UTF-8 text)",
+                                 line=line) from None
+            bad = _UNSPLIT_SPACE.search(text)
+            if bad:
+                line = lineno + text.count("\n", 0, bad.start())
+                raise InputError(f"{corpus}: line {line}: U+{ord(bad.group()):04X} between words; gensim counts "
+                                 "the words it separates but trains on them as one (separate words with "
+                                 "ASCII spaces: `prep clean` does)", line=line)
+            lineno += text.count("\n")
+            if not data:
+                return
+
+
 def train_word2vec(
     corpus: str | os.PathLike[str],
     outdir: str | os.PathLike[str],
@@ -186,6 +223,9 @@ def train_word2vec(
     params = params or TrainParams()
     corpus_path, out = Path(corpus), Path(outdir)
     _check_corpus(corpus_path)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: is a file; give a directory for the outputs")
+    check_corpus_text(corpus_path)
     workers = params.resolved_workers()
     model = Word2Vec(
         vector_size=params.vector_size, window=params.window, min_count=params.min_count,
