@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Sets up prepsuite in ./.venv on a bare machine: Python packages only, idempotent.
-# torch is pinned to the CPU build first: an unpinned torch (pulled in by the `dali` extra)
-# would download several GB of CUDA libraries. On a GPU machine, install the CUDA build of
-# torch instead before running this (see README, "Feeding training").
+# torch is pinned first: an unpinned torch (pulled in by the `dali` extra) would be the newest,
+# and often the CUDA build, several GB. Where the package index offers the CPU build of 2.13.0
+# (as on the project's machines and CI), that is what comes. A torch 2.13.0 already in .venv
+# (say the CUDA build, on a GPU machine) is kept (see README, "Feeding training").
 set -euo pipefail
 cd "$(dirname "$0")"
 PY=${PYTHON:-python3}
