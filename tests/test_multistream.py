@@ -89,6 +89,34 @@ def test_bad_index_lines_are_named(tmp_path, multistream):
         plan_chunks(dump, beyond, 2)
 
 
+@pytest.mark.parametrize("chunks", [1, 3])
+def test_an_index_missing_its_last_streams_is_an_error_not_a_shorter_corpus(tmp_path, multistream, chunks):
+    dump, index = multistream
+    offsets = read_stream_offsets(index)
+    lines = bz2.decompress(index.read_bytes()).decode().splitlines(keepends=True)
+    short = tmp_path / "short-index.txt.bz2"
+    short.write_bytes(bz2.compress("".join(l for l in lines if int(l.split(":")[0]) != offsets[-1]).encode()))
+    for k in range(chunks - 1):  # the other chunks read only their own streams
+        extract_chunk(dump, short, k, chunks, tmp_path / f"c{k}.jsonl")
+    with pytest.raises(InputError, match=rf"{dump.name}: byte {offsets[-1]}: the dump goes on after the last "
+                                         "stream its index lists"):
+        extract_chunk(dump, short, chunks - 1, chunks, tmp_path / "last.jsonl")
+    assert not (tmp_path / "last.jsonl").exists()
+    # the whole index: the last chunk reads up to the closing stream, which holds no page
+    extract_chunk(dump, index, chunks - 1, chunks, tmp_path / "last.jsonl")
+
+
+def test_a_plan_with_a_gap_between_its_ranges_is_corrupt(prep, multistream, tmp_path):
+    dump, index = multistream
+    plan = tmp_path / "streams.json"
+    prep("plan", dump, "-o", plan, "--chunks", "2", "--index", index)
+    record = json.loads(plan.read_text(encoding="utf-8"))
+    del record["ranges"][0][1]  # one stream's pages would be left out
+    plan.write_text(json.dumps(record), encoding="utf-8")
+    with pytest.raises(InputError, match="streams.json: corrupt stream plan"):
+        plan_chunks(dump, plan, 2)
+
+
 def test_index_offsets_one_per_stream_and_bad_lines_inside_a_stream_named(tmp_path):
     index = tmp_path / "x-index.txt.bz2"
     index.write_bytes(bz2.compress(b"100:1:A\n100:2:B:C\n1000:3:\n1000:4:D\n100:5:E\n2000:6:F"))

@@ -25,9 +25,12 @@ from typing import IO, Union
 from ..textio import InputError
 from .bz2blocks import FIRST_BLOCK, BlockChunkReader, BlockPlan, plan_blocks
 from .lineorigins import LineOrigins
-from .pagescan import FOOTER
+from .pagescan import FOOTER, PAGE_OPEN
 
 _READ = 1 << 20
+#: Compressed bytes after the last listed stream: Wikimedia's closing stream (`</mediawiki>`)
+#: takes under a hundred; more than this is pages the index does not list.
+_TAIL_LIMIT = 64 << 10
 
 
 def index_for(dump: str | os.PathLike[str]) -> Path | None:
@@ -273,7 +276,8 @@ def read_plan(path: str | os.PathLike[str], dump: str | os.PathLike[str], chunks
     starts = [header[0]] + [a for chunk in ranges for a, _ in chunk]
     ends = [header[1]] + [b for chunk in ranges for _, b in chunk]
     if (len(ranges) != planned or starts != sorted(starts) or not all(0 <= a < size for a in starts)
-            or not all(b == -1 or a < b <= size for a, b in zip(starts, ends))):
+            or not all(b == -1 or a < b <= size for a, b in zip(starts, ends))
+            or ends[:-1] != starts[1:] or ends[-1] != -1):  # one run of streams, with no gap
         raise InputError(f"{path}: corrupt stream plan (its byte ranges do not fit {dump}); {again}")
     plan = StreamPlan(header, ranges, size)
     if _fingerprint(dump, plan) != fingerprint:
@@ -349,8 +353,26 @@ class StreamsReader(io.RawIOBase):
         if decomp.eof:
             if end >= 0 and (decomp.unused_data or self.position < end):
                 raise OSError("a range holds more than one bz2 stream; index and dump disagree")
+            if end < 0:
+                self._check_tail(self.position - len(decomp.unused_data))
             self._current = None
         return True
+
+    def _check_tail(self, at: int) -> None:
+        """After the last stream the index lists only the dump's closing stream may come: pages
+        there are pages the index does not list (an index cut short, or one of another dump),
+        which would otherwise be left out of the corpus without a word."""
+        self.raw.seek(at)
+        tail = self.raw.read(_TAIL_LIMIT + 1)
+        self.raw.seek(self.position)
+        try:
+            text = bz2.decompress(tail) if len(tail) <= _TAIL_LIMIT else None
+        except (OSError, ValueError, EOFError):
+            text = None
+        if text is None or PAGE_OPEN in text:
+            raise InputError(f"{self.path}: byte {at}: the dump goes on after the last stream its index "
+                             f"lists ({self.path.stat().st_size - at} bytes more), with pages the index "
+                             "does not have; the index is incomplete or belongs to another dump")
 
     def readinto(self, b) -> int:  # type: ignore[override]
         while not self.pending:
