@@ -85,6 +85,29 @@ ESCAPED_SURROGATE = """<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.1
 """
 
 
+IDS_OUT_OF_ORDER = """<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.11/" version="0.11">
+  <siteinfo><sitename>t</sitename><base>https://zh.wikipedia.org/wiki/t</base>
+    <namespaces><namespace key="0" case="first-letter" /></namespaces></siteinfo>
+  <page><title>甲</title><ns>0</ns><id>5</id>
+    <revision><id>50</id><text bytes="6" xml:space="preserve">甲文</text></revision></page>
+  <page><title>乙</title><ns>0</ns><id>3</id>
+    <revision><id>30</id><text bytes="6" xml:space="preserve">乙文</text></revision></page>
+</mediawiki>
+"""
+
+
+@pytest.mark.parametrize("chunks", [1, 2])
+def test_page_ids_out_of_order_are_refused_where_chunks_are_merged_on_them(tmp_path, chunks):
+    """Round-robin chunks go back together by page id: a dump whose ids do not increase would
+    come out in another order with 2 chunks than with 1, so it is refused, naming the page."""
+    dump = tmp_path / "dump.xml"
+    dump.write_text(IDS_OUT_OF_ORDER, encoding="utf-8")
+    outputs = chunk_paths(tmp_path / "out", chunks)
+    with pytest.raises(InputError, match=r"dump.xml: page id 3 \('乙'\) comes after page id 5"):
+        extract_dump(dump, outputs, engine="fast", processes=1)
+    assert not any(p.exists() for p in outputs)
+
+
 @pytest.mark.parametrize("engine", ["wikiextractor", "fast", "gensim"])
 def test_an_escaped_lone_surrogate_does_not_break_the_chunk(tmp_path, engine):
     """`&amp;#xD800;` names a lone surrogate, which no UTF-8 file can hold: U+FFFD instead (as

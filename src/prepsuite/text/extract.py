@@ -560,7 +560,7 @@ def extract_dump(dump: str | os.PathLike[str], outputs: list[Path], engine: str 
         docs = _page_docs(pages, site, processes, engine)
     else:
         docs = _gensim_docs(dump, stats, processes)
-    _write_round_robin(docs, outputs, stats)
+    _write_round_robin(docs, outputs, stats, dump)
     return stats.stop()
 
 
@@ -605,14 +605,24 @@ def extract_chunk(dump: str | os.PathLike[str], index: str | os.PathLike[str] | 
     """Extract chunk ``chunk`` of ``chunks`` of a ``.bz2`` dump into ``output`` (JSON lines)."""
     stats = StageStats("extract").start()
     docs = chunk_docs(dump, index, chunk, chunks, stats, processes or 1, engine, progress)
-    _write_round_robin(docs, [output], stats)
+    _write_round_robin(docs, [output], stats, Path(dump))
     return stats.stop()
 
 
-def _write_round_robin(docs: Iterator[dict], outputs: list[Path], stats: StageStats) -> None:
+def _write_round_robin(docs: Iterator[dict], outputs: list[Path], stats: StageStats, dump: Path) -> None:
+    """Deal ``docs`` to ``outputs`` in turn. JSON-lines chunks are merged back on the page id
+    (:mod:`.gather`), so ids must increase through the dump, as in every MediaWiki dump: a page
+    out of order is an error here rather than a corpus in another order than the dump's."""
+    last = None
     with ExitStack() as stack:
         files = [stack.enter_context(atomic_output(p)) for p in outputs]
         for k, doc in enumerate(docs):
+            if last is not None and doc["id"] <= last:
+                raise InputError(
+                    f"{dump}: page id {doc['id']} ({doc['title']!r}) comes after page id {last}; chunks "
+                    "in JSON lines are merged on the page id, which must increase through the dump "
+                    "(a .bz2 dump cut into plain-text chunks, the workflow's default, keeps its order)")
+            last = doc["id"]
             stats.count_out(doc["text"])
             files[k % len(files)].write(json.dumps(doc, ensure_ascii=False) + "\n")
     stats.docs_in = stats.counters["pages"]
