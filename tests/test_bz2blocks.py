@@ -283,3 +283,33 @@ def test_a_malformed_page_is_named_by_its_bz2_block_and_line_there(tmp_path):
     assert str(caught.value).startswith(
         f"{damaged}: bz2 block at bit {first} (byte {first // 8}), line {line}, column {column}: "
         "malformed XML in the page titled "), str(caught.value)
+
+
+@pytest.mark.parametrize("nth", [0, 3])
+def test_a_malformed_page_in_a_chunk_s_first_block_is_named_by_its_line_in_the_block(tmp_path, nth):
+    """A chunk's first block begins with the end of a page of the chunk before, which the chunk
+    skips: its lines still count, so the line named is the line in the block's own text."""
+    xml = "".join(iter_dump_xml(20)).encode("utf-8")
+    plain = tmp_path / "plain.xml.bz2"
+    plain.write_bytes(bz2.compress(xml, 1))
+    second = plan_blocks(plain, 2).starts[1]
+    with open(plain, "rb") as raw:
+        data = dict(BlockCursor(raw, plain, 32))[second]
+    # the block's text starts somewhere in xml: find it, then a </revision> after its first <page>
+    offset = xml.index(data[:4096])
+    in_block = data.index(b"</revision>", data.index(b"<page>"))
+    for _ in range(nth):
+        in_block = data.index(b"</revision>", in_block + 1)
+    pos = offset + in_block
+    damaged = tmp_path / "damaged.xml.bz2"
+    damaged.write_bytes(bz2.compress(xml[:pos] + b"</revisio>" + xml[pos + len(b"</revision>"):], 1))
+    assert plan_blocks(damaged, 2).starts[1] == second  # the damage moved no block boundary
+    with open(damaged, "rb") as raw:
+        first, block = next((f, d) for f, d in BlockCursor(raw, damaged, 32) if f == second)
+    at = block.index(b"</revisio>") + 2
+    line, column = block.count(b"\n", 0, at) + 1, at - block.rfind(b"\n", 0, at)
+    assert block.index(b"<page>") < at and line > 1
+    with pytest.raises(InputError) as caught:
+        list(chunk_docs(damaged, None, 1, 2, StageStats("extract"), engine="fast"))
+    assert str(caught.value).startswith(
+        f"{damaged}: bz2 block at bit {first} (byte {first // 8}), line {line}, column {column}: "), str(caught.value)

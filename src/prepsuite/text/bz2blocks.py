@@ -332,6 +332,11 @@ def header_bytes(dump: str | os.PathLike[str]) -> bytes:
     return got[:end] if end >= 0 else got  # a dump without pages: the scanner says what is wrong
 
 
+def _place(data: bytes, at: int) -> tuple[int, int]:
+    """Line (1-based) of ``data[at]``, and the bytes before it on that line."""
+    return data.count(b"\n", 0, at) + 1, at - (data.rfind(b"\n", 0, at) + 1)
+
+
 class BlockChunkReader(io.RawIOBase):
     """Chunk ``chunk`` of a bz2 dump under ``plan`` as an XML document of its own: the dump's
     header, the pages the chunk owns, and the closing tag. ``origins`` says which bz2 block each
@@ -355,6 +360,7 @@ class BlockChunkReader(io.RawIOBase):
         self.origins = LineOrigins()
         self._part = ""  # where the piece _pieces yields next comes from
         self._part_numbered = True
+        self._part_start = (1, 0)  # its line and column in the part's own text
 
     @property
     def position(self) -> int:
@@ -380,18 +386,27 @@ class BlockChunkReader(io.RawIOBase):
             self._came_from(FIRST_BLOCK)
             yield header_bytes(self.path)
         beyond: bytes | None = None
+        before: tuple[int, bytes] | None = None  # the block skipped last (its start and bytes)
         for first, data in self.cursor:
             if self.stop is not None and first >= self.stop:
                 beyond, beyond_first = data, first
                 break
             self._came_from(first)
             if skipping:
-                data = carry + data
-                at = data.find(PAGE_OPEN)
+                at = (carry + data).find(PAGE_OPEN)
                 if at < 0:
-                    carry = data[-keep:]
+                    carry, before = (carry + data)[-keep:], (first, data)
                     continue
-                skipping, data = False, data[at:]
+                skipping = False
+                if at < len(carry):  # the tag began in the block before: so do our lines
+                    (was, previous), cut = before, len(before[1]) - len(carry) + at  # type: ignore[misc]
+                    self._came_from(was, _place(previous, cut))
+                    yield previous[cut:]
+                    self._came_from(first)
+                else:  # name places by their line in the block, not from the <page> on
+                    at -= len(carry)
+                    self._came_from(first, _place(data, at))
+                    data = data[at:]
             yield data
         if beyond is None:  # our blocks ran to the dump's end
             if skipping:
@@ -426,9 +441,10 @@ class BlockChunkReader(io.RawIOBase):
             self._came_from(more[0])
             pending, search_from = pending[cut:] + more[1], 0
 
-    def _came_from(self, first: int | None) -> None:
+    def _came_from(self, first: int | None, start: tuple[int, int] = (1, 0)) -> None:
         """The pieces yielded next come from the block at bit ``first`` (None: the closing tag
-        this reader adds)."""
+        this reader adds), from ``start`` (line, column) of its text on."""
+        self._part_start = start
         if first is None:
             self._part, self._part_numbered = "the end of the chunk's last bz2 block", False
         else:
@@ -439,7 +455,7 @@ class BlockChunkReader(io.RawIOBase):
             piece = next(self.pieces, None)
             if piece is None:
                 return 0
-            self.origins.begin(self._part, self._part_numbered)
+            self.origins.begin(self._part, self._part_numbered, self._part_start)
             self.origins.feed(piece)
             self.pending, self.offset = piece, 0
         n = min(len(b), len(self.pending) - self.offset)

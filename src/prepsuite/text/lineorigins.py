@@ -22,23 +22,28 @@ class LineOrigins:
         self._columns: list[int] = []  # bytes before it on that line (0: it begins a line)
         self._parts: list[str] = []
         self._numbered: list[bool] = []  # whether a place in the part is named by line and column
+        self._starts: list[tuple[int, int]] = []  # line and column in the part's own text of its first byte fed
         self._newlines = 0
         self._column = 0  # bytes since the last newline fed
 
-    def begin(self, part: str, numbered: bool = True) -> None:
+    def begin(self, part: str, numbered: bool = True, start: tuple[int, int] = (1, 0)) -> None:
         """The bytes fed from now on come from ``part`` (e.g. "bz2 stream at byte 1234");
         ``numbered=False`` for bytes added by the reader (a closing tag), in which a line and
-        column would mean nothing to the user."""
+        column would mean nothing to the user. ``start``: the line (1-based) and the bytes before
+        it on that line, in the part's own text, of the first byte fed (a reader that skips the
+        part's first bytes says so)."""
         if self._parts and self._parts[-1] == part and self._numbered[-1] == numbered:
             return  # more of the same part
         line = self._newlines + 1
         if self._lines and self._lines[-1] == line and self._columns[-1] == self._column:
-            self._parts[-1], self._numbered[-1] = part, numbered  # the previous part gave no bytes
+            # the previous part gave no bytes
+            self._parts[-1], self._numbered[-1], self._starts[-1] = part, numbered, start
             return
         self._lines.append(line)
         self._columns.append(self._column)
         self._parts.append(part)
         self._numbered.append(numbered)
+        self._starts.append(start)
 
     def feed(self, data: bytes) -> None:
         """Bytes of the document, in order."""
@@ -60,8 +65,10 @@ class LineOrigins:
             k -= 1
         if not self._numbered[k]:
             return self._parts[k]
-        within = line - self._lines[k] + 1
-        return f"{self._parts[k]}, line {within}, column {column - self._columns[k] if within == 1 else column}"
+        first_line, first_column = self._starts[k]
+        if line == self._lines[k]:  # on the line the part began on
+            return f"{self._parts[k]}, line {first_line}, column {column - self._columns[k] + first_column}"
+        return f"{self._parts[k]}, line {first_line + line - self._lines[k]}, column {column}"
 
     def relocate(self, err: InputError, source: str) -> InputError:
         """``err`` (at a line of the document) as an error naming the part of ``source``."""
