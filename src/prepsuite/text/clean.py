@@ -55,18 +55,24 @@ class Rule:
         else:
             if self.trigger:
                 return text, 0
-        total = 0
+        new, n = self.pattern.subn(self.replace, text)
+        # an empty match "substitutes" without changing anything: that is nothing changing
+        if not (self.repeat and n and new != text):
+            return new, n
+        return self._repeat(text, new, n)
+
+    def _repeat(self, text: str, new: str, total: int) -> tuple[str, int]:
+        """Apply again until nothing changes (``new`` is the first round's result of ``text``)."""
         size = len(text)
         for _ in range(MAX_REPEATS):
-            new, n = self.pattern.subn(self.replace, text)
-            total += n
-            # an empty match "substitutes" without changing anything: that is nothing changing
-            if not (self.repeat and n and new != text):
-                return new, total
             if len(new) > size:  # repeated, it would grow without end
                 raise ValueError(f"cleaning rule {self.name!r} makes the text longer, and repeat: true "
                                  "would apply it forever (repeat is for markup that nests)")
             text = new
+            new, n = self.pattern.subn(self.replace, text)
+            total += n
+            if not (n and new != text):
+                return new, total
         raise ValueError(f"cleaning rule {self.name!r} still changes the text after {MAX_REPEATS} "
                          "repetitions (repeat: true needs a replacement that stops matching)")
 
