@@ -99,7 +99,7 @@ def test_an_index_missing_its_last_streams_is_an_error_not_a_shorter_corpus(tmp_
     for k in range(chunks - 1):  # the other chunks read only their own streams
         extract_chunk(dump, short, k, chunks, tmp_path / f"c{k}.jsonl")
     with pytest.raises(InputError, match=rf"{dump.name}: byte {offsets[-1]}: the dump goes on after the last "
-                                         "stream its index lists"):
+                                         "stream its index lists, with pages the index does not list"):
         extract_chunk(dump, short, chunks - 1, chunks, tmp_path / "last.jsonl")
     assert not (tmp_path / "last.jsonl").exists()
     # the whole index: the last chunk reads up to the closing stream, which holds no page

@@ -365,14 +365,18 @@ class StreamsReader(io.RawIOBase):
         self.raw.seek(at)
         tail = self.raw.read(_TAIL_LIMIT + 1)
         self.raw.seek(self.position)
-        try:
-            text = bz2.decompress(tail) if len(tail) <= _TAIL_LIMIT else None
-        except (OSError, ValueError, EOFError):
-            text = None
-        if text is None or PAGE_OPEN in text:
+        problem = None
+        if len(tail) > _TAIL_LIMIT:
+            problem = f"{self.path.stat().st_size - at} bytes more, more than a closing stream"
+        else:
+            try:
+                if PAGE_OPEN in bz2.decompress(tail):
+                    problem = "pages the index does not list"
+            except (OSError, ValueError, EOFError) as err:
+                problem = f"bytes that are not a closing bz2 stream ({err})"
+        if problem is not None:
             raise InputError(f"{self.path}: byte {at}: the dump goes on after the last stream its index "
-                             f"lists ({self.path.stat().st_size - at} bytes more), with pages the index "
-                             "does not have; the index is incomplete or belongs to another dump")
+                             f"lists, with {problem}; the index is incomplete or belongs to another dump")
 
     def readinto(self, b) -> int:  # type: ignore[override]
         while not self.pending:
