@@ -313,3 +313,12 @@ def test_a_malformed_page_in_a_chunk_s_first_block_is_named_by_its_line_in_the_b
         list(chunk_docs(damaged, None, 1, 2, StageStats("extract"), engine="fast"))
     assert str(caught.value).startswith(
         f"{damaged}: bz2 block at bit {first} (byte {first // 8}), line {line}, column {column}: "), str(caught.value)
+
+
+def test_an_empty_bz2_file_is_not_a_dump_whatever_the_chunk_count(tmp_path):
+    empty = tmp_path / "empty-pages-articles.xml.bz2"
+    empty.write_bytes(bz2.compress(b""))
+    for chunks in (1, 2):
+        with pytest.raises(InputError, match=r"empty-pages-articles.xml.bz2: byte 4: the bzip2 data is empty; "
+                                             "not a MediaWiki XML export"):
+            plan_blocks(empty, chunks)

@@ -260,7 +260,9 @@ def _check_signature(raw: IO[bytes], path: Path) -> None:
     if head[:3] != b"BZh" or head[3:4] not in b"123456789" or len(head) < 4:
         raise InputError(f"{path}: byte 0: not a bzip2 file (no 'BZh' signature)")
     value = int.from_bytes(head[4:10], "big") if len(head) == 10 else -1
-    if value not in (BLOCK_MAGIC, END_MAGIC):
+    if value == END_MAGIC:  # what `bzip2 < /dev/null` writes
+        raise InputError(f"{path}: byte 4: the bzip2 data is empty; not a MediaWiki XML export")
+    if value != BLOCK_MAGIC:
         raise InputError(f"{path}: byte 4: not a bzip2 file (no block after the 'BZh' signature)")
 
 
