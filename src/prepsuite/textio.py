@@ -151,6 +151,24 @@ def format_record(record: Record, fmt: str) -> str:
     return record.text
 
 
+def line_blocks(path: str | os.PathLike[str], size: int) -> Iterator[tuple[int, bytes]]:
+    """(number of its first line, block) of the file at ``path``: blocks of about ``size`` bytes
+    of whole lines, each ending in a newline (one is added to a last line that lacks it), for
+    work done a block at a time rather than a line at a time."""
+    lineno = 1
+    rest = b""
+    with open(path, "rb") as fh:
+        while data := fh.read(size):
+            data = rest + data
+            cut = data.rfind(b"\n") + 1
+            rest = data[cut:]
+            if cut:
+                yield lineno, data[:cut]
+                lineno += data.count(b"\n", 0, cut)
+    if rest:
+        yield lineno, rest + b"\n"
+
+
 def check_output_path(path: str | os.PathLike[str]) -> None:
     """Refuse, before any work, an output path that cannot become a file: a directory, or one
     below a file. A side output (rejects, stats) written after the main one would otherwise fail

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import IO
 
 from ..stats import StageStats, merge_stats_files
-from ..textio import InputError, atomic_output, detect_format, write_json
+from ..textio import InputError, atomic_output, detect_format, line_blocks, write_json
 
 
 _decode = json.JSONDecoder().decode  # json.loads without its per-call argument checks
@@ -75,24 +75,10 @@ _BLOCK = 8 << 20
 
 def _text_blocks(chunks: list[Path]) -> Iterator[tuple[Path, int, bytes]]:
     """(chunk, number of its first line, block) of plain-text chunks, one after the other: blocks
-    of about 8 MB of whole lines, each ending in a newline (one is added to a chunk's last line
-    if it lacks it)."""
+    of about 8 MB of whole lines, each ending in a newline (see :func:`~..textio.line_blocks`)."""
     for path in chunks:
-        lineno = 1
-        rest = b""
-        with open(path, "rb") as fh:
-            while True:
-                data = fh.read(_BLOCK)
-                if not data:
-                    break
-                data = rest + data
-                cut = data.rfind(b"\n") + 1
-                rest = data[cut:]
-                if cut:
-                    yield path, lineno, data[:cut]
-                    lineno += data.count(b"\n", 0, cut)
-        if rest:
-            yield path, lineno, rest + b"\n"
+        for lineno, block in line_blocks(path, _BLOCK):
+            yield path, lineno, block
 
 
 def _block_lines(path: Path, lineno: int, block: bytes) -> Iterator[tuple[bytes, str]]:

@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..textio import InputError, write_json
+from ..textio import InputError, line_blocks, write_json
 
 MODEL_FILE = "word2vec.model"
 KV_FILE = "vectors.kv"
@@ -181,30 +181,20 @@ def check_corpus_text(corpus: Path) -> None:
     """Refuse a corpus gensim would read wrongly without a word: bytes that are not UTF-8 (its
     reader fails on them with no file or line) and words separated by non-ASCII whitespace (see
     ``_UNSPLIT_SPACE``). One streaming pass, a small cost next to training."""
-    lineno = 1
-    rest = b""
-    with open(corpus, "rb") as fh:
-        while True:
-            data = fh.read(_CHECK_BLOCK)
-            block = rest + data
-            cut = len(block) if not data else block.rfind(b"\n") + 1
-            block, rest = block[:cut], block[cut:]
-            try:
-                text = block.decode("utf-8")
-            except UnicodeDecodeError as err:
-                line = lineno + block.count(b"\n", 0, err.start)
-                column = err.start - block.rfind(b"\n", 0, err.start)
-                raise InputError(f"{corpus}: line {line}, byte {column}: not UTF-8 (a corpus is UTF-8 text)",
-                                 line=line) from None
-            bad = _UNSPLIT_SPACE.search(text)
-            if bad:
-                line = lineno + text.count("\n", 0, bad.start())
-                raise InputError(f"{corpus}: line {line}: U+{ord(bad.group()):04X} between words; gensim counts "
-                                 "the words it separates but trains on them as one (separate words with "
-                                 "ASCII spaces: `prep clean` does)", line=line)
-            lineno += text.count("\n")
-            if not data:
-                return
+    for lineno, block in line_blocks(corpus, _CHECK_BLOCK):
+        try:
+            text = block.decode("utf-8")
+        except UnicodeDecodeError as err:
+            line = lineno + block.count(b"\n", 0, err.start)
+            column = err.start - block.rfind(b"\n", 0, err.start)
+            raise InputError(f"{corpus}: line {line}, byte {column}: not UTF-8 (a corpus is UTF-8 text)",
+                             line=line) from None
+        bad = _UNSPLIT_SPACE.search(text)
+        if bad:
+            line = lineno + text.count("\n", 0, bad.start())
+            raise InputError(f"{corpus}: line {line}: U+{ord(bad.group()):04X} between words; gensim counts "
+                             "the words it separates but trains on them as one (separate words with "
+                             "ASCII spaces: `prep clean` does)", line=line)
 
 
 def train_word2vec(
