@@ -401,7 +401,8 @@ class BlockChunkReader(io.RawIOBase):
                     continue
                 skipping = False
                 if at < len(carry):  # the tag began in the block before: so do our lines
-                    (was, previous), cut = before, len(before[1]) - len(carry) + at  # type: ignore[misc]
+                    was, previous = before  # type: ignore[misc]  (carry is set with before)
+                    cut = len(previous) - len(carry) + at
                     self._came_from(was, _place(previous, cut))
                     yield previous[cut:]
                     self._came_from(first)
