@@ -2,6 +2,7 @@
 
 import bz2
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -195,6 +196,26 @@ def test_cli_extracts_one_chunk_with_the_index_found_beside_the_dump(prep, multi
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["chunk-2-of-4.jsonl"]
     result = prep("extract", dump, tmp_path / "out", "--chunks", "4", "--chunk", "5", ok=False)
     assert "--chunk 5 is beyond --chunks 4" in result.output
+
+
+def test_a_whole_extraction_that_fails_late_leaves_no_chunk_and_keeps_the_last_good_ones(prep, multistream, tmp_path):
+    dump, _ = multistream
+    out = tmp_path / "out"
+    prep("extract", dump, out, "--chunks", "3", "--engine", "fast")
+    good = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert sorted(good) == ["chunk-000.jsonl", "chunk-001.jsonl", "chunk-002.jsonl"]
+    plan = plan_chunks(dump, index_for(dump), 3)
+    data = bytearray(dump.read_bytes())
+    start, end = plan.chunks[2][0]  # the last chunk's first stream: chunks 1 and 2 extract fine
+    data[start + 10: end] = b"\0" * (end - start - 10)
+    dump.write_bytes(bytes(data))
+
+    result = prep("extract", dump, out, "--chunks", "3", "--engine", "fast", ok=False)
+    assert re.search(rf"{re.escape(str(dump))}: byte \d+: cannot decompress", result.output)
+    # the run before stays whole: no chunk of this run replaced one of it, nothing staged is left
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == good
+    result = prep("extract", dump, tmp_path / "new", "--chunks", "3", "--engine", "fast", ok=False)
+    assert not (tmp_path / "new").exists() or not list((tmp_path / "new").iterdir())
 
 
 @pytest.mark.parametrize("engine", ["fast", "wikiextractor"])

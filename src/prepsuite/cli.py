@@ -121,7 +121,7 @@ def extract(
 
     Example: prep extract zhwiki-latest-pages-articles.xml.bz2 extracted/ --chunks 8
     """
-    from .text.extract import chunk_paths, extract_dump, extract_chunk
+    from .text.extract import chunk_paths, extract_chunks, extract_dump
     from .text.multistream import check_splittable, index_for
 
     outputs = chunk_paths(outdir, chunks, name_template)
@@ -137,18 +137,14 @@ def extract(
         raise ValueError(f"--chunk {chunk} is beyond --chunks {chunks}")
     from .text.multistream import chunk_sizes
 
-    result = StageStats("extract")
     todo = [chunk - 1] if chunk is not None else list(range(chunks))
     # a bar's total reads the index once more: only when a bar is drawn (not in workflow jobs)
     every = chunk_sizes(dump, index, chunks) if err.is_terminal else [0] * chunks
-    sizes = [every[k] for k in todo]
-    with byte_progress(f"extract {dump.name}", sum(sizes), err) as progress:
-        base = 0
-        for k, size in zip(todo, sizes):
-            advance = (lambda done, base=base: progress(base + done)) if progress else None
-            result.merge(extract_chunk(dump, index, k, chunks, outputs[k],
-                                       processes or os.cpu_count(), engine.value, advance))
-            base += size
+    before = [sum(every[j] for j in todo if j < k) for k in range(chunks)]  # bytes of the chunks done first
+    with byte_progress(f"extract {dump.name}", sum(every[k] for k in todo), err) as progress:
+        advance = (lambda k, done: progress(before[k] + done)) if progress else None
+        result = extract_chunks(dump, index, todo, chunks, outputs, processes or os.cpu_count(),
+                                engine.value, advance)
     report(result, stats)
 
 

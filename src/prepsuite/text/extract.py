@@ -609,6 +609,35 @@ def extract_chunk(dump: str | os.PathLike[str], index: str | os.PathLike[str] | 
     return stats.stop()
 
 
+def extract_chunks(dump: str | os.PathLike[str], index: str | os.PathLike[str] | None,
+                   todo: list[int], chunks: int, outputs: list[Path], processes: int | None = None,
+                   engine: str = "wikiextractor",
+                   progress: Callable[[int, int], None] | None = None) -> StageStats:
+    """Extract chunks ``todo`` of ``chunks`` of a ``.bz2`` dump into ``outputs[k]``, all or none.
+
+    Each chunk is written beside its output under a temporary name, and the names are given only
+    when every chunk is done: a chunk that fails (a damaged stream late in the dump) leaves no
+    earlier chunk behind, so a directory of chunks is never a part of the dump that looks whole.
+    ``progress(k, done)`` gets chunk ``k``'s compressed bytes read so far.
+    """
+    result = StageStats("extract")
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for k in todo:
+            target = outputs[k]
+            temp = target.with_name(f".{target.name}.{os.getpid()}.staged")
+            staged.append((temp, target))
+            advance = (lambda done, k=k: progress(k, done)) if progress is not None else None
+            result.merge(extract_chunk(dump, index, k, chunks, temp, processes, engine, advance))
+        for temp, target in staged:
+            os.replace(temp, target)
+    except BaseException:
+        for temp, _ in staged:
+            temp.unlink(missing_ok=True)
+        raise
+    return result
+
+
 def _write_round_robin(docs: Iterator[dict], outputs: list[Path], stats: StageStats, dump: Path) -> None:
     """Deal ``docs`` to ``outputs`` in turn. JSON-lines chunks are merged back on the page id
     (:mod:`.gather`), so ids must increase through the dump, as in every MediaWiki dump: a page
