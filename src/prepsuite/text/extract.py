@@ -625,7 +625,7 @@ def extract_chunks(dump: str | os.PathLike[str], index: str | os.PathLike[str] |
     try:
         for k in todo:
             target = outputs[k]
-            temp = target.with_name(f".{target.name}.{os.getpid()}.staged")
+            temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")  # hidden, as atomic_output's
             staged.append((temp, target))
             advance = (lambda done, k=k: progress(k, done)) if progress is not None else None
             result.merge(extract_chunk(dump, index, k, chunks, temp, processes, engine, advance))
