@@ -455,6 +455,52 @@ def test_an_interrupted_run_leaves_nothing_that_looks_finished(tmp_path, monkeyp
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "out"]
 
 
+def test_overwrite_swaps_the_output_in_one_step_so_a_reader_never_finds_it_missing(tmp_path, monkeypatch):
+    import prepsuite.shards.layout as layout
+
+    make_dataset(tmp_path / "data", [12])
+    out = tmp_path / "out"
+    shard_dataset(tmp_path / "data", nranks=4, out=out)
+    moved = []
+    real_replace = os.replace
+    monkeypatch.setattr(layout.os, "replace", lambda a, b: (moved.append((Path(a), Path(b))), real_replace(a, b))[1])
+    shard_dataset(tmp_path / "data", nranks=3, out=out, overwrite=True)
+    assert read_manifest(out)["nranks"] == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "out"]  # the old one is gone
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.write_text("a")
+    b.write_text("b")
+    if layout.exchange(a, b):  # the system can swap (Linux)
+        assert (a.read_text(), b.read_text()) == ("b", "a")
+        assert not [m for m in moved if m[0] == out]  # never moved away: swapped for the new one
+
+
+def test_without_a_swap_a_failed_move_puts_the_earlier_output_back(tmp_path, monkeypatch):
+    import prepsuite.shards.layout as layout
+
+    make_dataset(tmp_path / "data", [12])
+    out = tmp_path / "out"
+    shard_dataset(tmp_path / "data", nranks=4, out=out)
+    before = tree_bytes(out)
+    monkeypatch.setattr(layout, "exchange", lambda a, b: False, raising=False)  # e.g. not Linux
+    real_replace = os.replace
+
+    def replace(a, b):
+        if Path(b) == out and Path(a).name.startswith(".out.tmp-"):  # the new output moving in
+            raise KeyboardInterrupt
+        return real_replace(a, b)
+
+    monkeypatch.setattr(layout.os, "replace", replace)
+    with pytest.raises(KeyboardInterrupt):
+        shard_dataset(tmp_path / "data", nranks=3, out=out, overwrite=True)
+    assert tree_bytes(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "out"]
+    monkeypatch.setattr(layout.os, "replace", real_replace)
+    shard_dataset(tmp_path / "data", nranks=3, out=out, overwrite=True)  # the fallback's own path
+    assert read_manifest(out)["nranks"] == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "out"]
+
+
 def test_output_files_are_readable_by_others(tmp_path):
     make_dataset(tmp_path / "data", [3])
     old = os.umask(0o022)

@@ -7,6 +7,7 @@ run leaves nothing that looks finished and a reader never sees half a dataset.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -89,13 +90,63 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+_RENAME_EXCHANGE = 2  # linux/fs.h
+
+
+def exchange(a: Path, b: Path) -> bool:
+    """Swap the entries ``a`` and ``b`` in one step (Linux's ``renameat2(RENAME_EXCHANGE)``), so
+    that ``b`` is never missing; False where the kernel, the C library or the file system cannot
+    (then nothing has changed)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):  # not glibc ≥ 2.28, or not Linux
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    at_cwd = -100  # AT_FDCWD
+    if renameat2(at_cwd, os.fsencode(a), at_cwd, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, f"cannot swap {a} and {b}: {os.strerror(err)}")
+
+
+def _replace(tmp: Path, out: Path) -> None:
+    """Put ``tmp`` at ``out``. An earlier ``out`` is swapped out in one step where the system can
+    (a reader of ``out`` sees the old or the new one, never neither); elsewhere it is moved aside
+    first, and put back if the new one cannot be moved in."""
+    if out.is_dir() and not out.is_symlink() and not any(out.iterdir()):
+        out.rmdir()
+    if not (out.exists() or out.is_symlink()):
+        os.replace(tmp, out)
+        return
+    if exchange(tmp, out):
+        if tmp.is_dir() and not tmp.is_symlink():  # tmp now names the old output
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink()
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+    os.replace(out, old / out.name)
+    try:
+        os.replace(tmp, out)
+    except BaseException:
+        os.replace(old / out.name, out)
+        old.rmdir()
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
 @contextmanager
 def atomic_directory(out: Path, overwrite: bool, marker: str) -> Iterator[Path]:
     """Yield a temporary directory that replaces ``out`` when the block completes.
 
     On any exception (Ctrl-C included) the temporary directory is removed and ``out`` is left as
-    it was. An existing ``out`` is moved aside first and deleted only after the new one is in
-    place.
+    it was. An existing ``out`` is swapped for the new one in one step (see :func:`_replace`) and
+    deleted only after the new one is in place.
     """
     out = Path(out)
     check_output_dir(out, overwrite, marker)
@@ -106,19 +157,8 @@ def atomic_directory(out: Path, overwrite: bool, marker: str) -> Iterator[Path]:
         _default_permissions(tmp)
         fsync_dir(tmp)
         check_output_dir(out, overwrite, marker)  # again: something may have appeared meanwhile
-        old = None
-        if out.is_dir() and any(out.iterdir()):
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            os.replace(out, old / out.name)
-        elif out.is_dir():
-            out.rmdir()
-        elif out.exists() or out.is_symlink():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            os.replace(out, old / out.name)
-        os.replace(tmp, out)
+        _replace(tmp, out)
         fsync_dir(out.parent)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
