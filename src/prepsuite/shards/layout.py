@@ -109,7 +109,7 @@ def exchange(a: Path, b: Path) -> bool:
     if renameat2(at_cwd, os.fsencode(a), at_cwd, os.fsencode(b), _RENAME_EXCHANGE) == 0:
         return True
     err = ctypes.get_errno()
-    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EPERM):  # EPERM: some seccomp filters
         return False
     raise OSError(err, f"cannot swap {a} and {b}: {os.strerror(err)}")
 
