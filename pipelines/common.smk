@@ -52,12 +52,16 @@ def _check_config(config: dict) -> None:
         check_chunks_setting(config.get("chunks"))
     except ValueError as err:
         problems.append(str(err))
-    for key in ("fuse_stages", "split_single_stream"):
-        value = config.get(key, True)
-        if isinstance(value, str) and value.lower() in _BOOLEANS:  # --config fuse_stages=false
-            config[key] = _BOOLEANS[value.lower()]
+    # --config gives every value as a string, those nested in a mapping too
+    # ('segment={"hmm": false}' arrives as "false", which as a string would be true)
+    for section, key in ((None, "fuse_stages"), (None, "split_single_stream"), ("segment", "hmm")):
+        holder = config if section is None else config[section]
+        value = holder.get(key, True)
+        if isinstance(value, str) and value.lower() in _BOOLEANS:
+            holder[key] = _BOOLEANS[value.lower()]
         elif not isinstance(value, bool):
-            problems.append(f"{key}: must be true or false, got {value!r}")
+            name = key if section is None else f"{section}.{key}"
+            problems.append(f"{name}: must be true or false, got {value!r}")
     for stage, module in (("extract", extract), ("convert", convert), ("segment", segment)):
         engine = config[stage].get("engine")
         if engine not in module.ENGINES:

@@ -145,6 +145,16 @@ def test_unknown_opencc_config_fails_clearly(tmp_path):
     assert not (work / "results").exists()  # refused before any job ran
 
 
+@pytest.mark.parametrize("given", ["false", "no", "0", "False"])
+def test_hmm_turned_off_on_the_command_line_reaches_the_jobs(tmp_path, given):
+    # --config passes nested values as strings: "false" must not count as true
+    work = snakemake_workdir(tmp_path)
+    proc = snakemake(work, "-n", "-j2", "corpus", "--config", f'segment={{"hmm": {given}}}')
+    assert "--no-hmm" in proc.stdout and " --hmm " not in proc.stdout
+    proc = snakemake(work, "-n", "-j2", "corpus", "--config", 'segment={"hmm": maybe}', check=False)
+    assert proc.returncode != 0 and "segment.hmm: must be true or false, got 'maybe'" in proc.stdout + proc.stderr
+
+
 def test_missing_dump_fails_clearly(tmp_path):
     work = snakemake_workdir(tmp_path)
     proc = snakemake(work, "-j2", "corpus", "--config", "dump=zhwiki-nope.xml.bz2", check=False)
