@@ -1,6 +1,7 @@
 """`snakemake -j8 corpus` from a fresh copy of the workflow, as the README promises."""
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import snakemake, snakemake_workdir
+from conftest import REPO, snakemake, snakemake_workdir
 import prepsuite
 from prepsuite.text.chunks import auto_chunks
 from prepsuite.text.convert import convert_text
@@ -106,6 +107,35 @@ def test_interrupted_run_resumes_to_the_same_bytes(reference, tmp_path):
     assert [p for p in (work / "results").rglob("*") if p.name.endswith(".tmp")] == []
     snakemake(work, "-j8", "corpus", "--config", "chunks=8")
     assert (work / "results/corpus/corpus.txt").read_bytes() == (reference / "corpus.txt").read_bytes()
+
+
+def test_sigterm_while_jobs_are_being_picked_stops_the_run(tmp_path):
+    """SIGTERM (kill; SLURM at a time limit) arriving while Snakemake picks the next jobs: with
+    its ILP solver Snakemake held its scheduler lock then, and its SIGTERM handler waited for
+    that lock forever (in 9 of 11 tries here). The profiles pick jobs greedily."""
+    import yaml
+
+    for profile in ("default", "slurm"):
+        settings = yaml.safe_load((REPO / "profiles" / profile / "config.yaml").read_text())
+        assert settings["scheduler"] == "greedy"
+    work = snakemake_workdir(tmp_path)
+    dump = build_dump(tmp_path / "d.xml.bz2", repeat=30)
+    exe = Path(sys.executable).with_name("snakemake")
+    log = tmp_path / "log.txt"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([str(exe), "-j2", "corpus", "--config", f"dump={dump}", "chunks=4"], cwd=work,
+                                stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None and log.read_text().count("Finished jobid") < 3:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise AssertionError("snakemake still running 60 s after SIGTERM:\n" + log.read_text()[-2000:])
+    snakemake(work, "-j2", "corpus", "--config", f"dump={dump}", "chunks=4")  # resumes, no --unlock
 
 
 def test_single_stream_dump_extracted_whole_gives_the_same_corpus(reference, tmp_path):
