@@ -237,9 +237,12 @@ rule corpus:
     input:
         chunks=gather.split("results/segment/chunk-{scatteritem}." + SEGMENTED),
         stats=EXTRACT_STATS + STAGE_STATS,
+        rejects=gather.split("results/rejects/clean/{scatteritem}.tsv"),
     output:
         corpus="results/corpus/corpus.txt",
         stats="results/corpus/stats.json",
+        # this run's rejects in one file (results/rejects/clean/ also keeps other chunk counts')
+        rejects="results/corpus/rejects.tsv",
     log:
         "results/logs/corpus/corpus.log",
     benchmark:
@@ -252,4 +255,4 @@ rule corpus:
         from prepsuite.text.gather import gather_corpus
 
         in_process(log[0], gather_corpus, list(input.chunks), output.corpus, list(input.stats),
-                   output.stats, {"config": params.settings})
+                   output.stats, {"config": params.settings}, list(input.rejects), output.rejects)

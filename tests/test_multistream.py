@@ -261,12 +261,19 @@ def test_text_chunks_concatenated_are_the_merged_json_chunks(prep, multistream, 
     dump, _ = multistream
     for k in (1, 2, 3):
         prep("process", dump, tmp_path / f"c-{k}-of-3.jsonl", "--chunk", k, "--chunks", "3")
-        prep("process", dump, tmp_path / f"c-{k}-of-3.txt", "--chunk", k, "--chunks", "3")
+        prep("process", dump, tmp_path / f"c-{k}-of-3.txt", "--chunk", k, "--chunks", "3",
+             "--rejects", tmp_path / f"r-{k}-of-3.tsv")
         assert (tmp_path / f"c-{k}-of-3.txt").read_text(encoding="utf-8").splitlines() == [
             d["text"] for d in docs(tmp_path / f"c-{k}-of-3.jsonl")]
     prep("gather", *(tmp_path / f"c-{k}-of-3.jsonl" for k in (3, 1, 2)), "-o", tmp_path / "merged.txt")
-    prep("gather", *(tmp_path / f"c-{k}-of-3.txt" for k in (1, 2, 3)), "-o", tmp_path / "joined.txt")
+    rejects = [a for k in (1, 2, 3) for a in ("--rejects-file", tmp_path / f"r-{k}-of-3.tsv")]
+    prep("gather", *(tmp_path / f"c-{k}-of-3.txt" for k in (1, 2, 3)), "-o", tmp_path / "joined.txt",
+         *rejects, "--rejects-output", tmp_path / "rejects.tsv")
     assert (tmp_path / "joined.txt").read_bytes() == (tmp_path / "merged.txt").read_bytes()
+    rows = [line for k in (1, 2, 3) for line in (tmp_path / f"r-{k}-of-3.tsv").read_text().splitlines()[1:]]
+    assert (tmp_path / "rejects.tsv").read_text().splitlines() == ["source\tline\treason"] + rows and rows
+    result = prep("gather", tmp_path / "c-1-of-3.txt", "-o", tmp_path / "bad.txt", *rejects[:2], ok=False)
+    assert "--rejects-file needs --rejects-output" in result.output
     # concatenation follows the order given: K-of-N names out of order are refused
     for ks in ((1, 3, 2), (1, 3), (1, 2, 3, 3)):
         result = prep("gather", *(tmp_path / f"c-{k}-of-3.txt" for k in ks), "-o", tmp_path / "bad.txt", ok=False)

@@ -66,6 +66,9 @@ def test_stats_cover_every_stage(reference):
     assert stats["config"]["chunks"] == AUTO == 1  # auto, resolved and recorded
     assert stages["convert"]["counters"]["engine_cpp"] == AUTO  # one per chunk job
     assert stages["segment"]["counters"]["engine_rjieba"] == AUTO
+    rejects = (reference / "rejects.tsv").read_text(encoding="utf-8").splitlines()
+    assert rejects[0] == "source\tline\treason" and len(rejects) == 1 + 1
+    assert rejects[1].endswith("\tempty_after_cleaning")
 
 
 def test_same_bytes_with_j1_and_with_another_chunk_count(reference, tmp_path):
@@ -257,6 +260,12 @@ def test_going_back_to_an_earlier_chunk_count_reuses_its_plan_and_chunks(tmp_pat
     snakemake(work, "-j2", "corpus", "--config", f"dump={dump}", "chunks=3")
     snakemake(work, "-j2", "corpus", "--config", f"dump={dump}", "chunks=2")
     assert sorted(p.name for p in (work / "results/plan").iterdir()) == ["streams-of-2.json", "streams-of-3.json"]
+    # both runs' rejects files are kept; the run's own rejects are those stats.json counts
+    assert len(list((work / "results/rejects/clean").glob("*.tsv"))) == 5
+    stats = json.loads((work / "results/corpus/stats.json").read_text(encoding="utf-8"))
+    rejected = sum(sum(s["rejected"].values()) for s in stats["stages"] if s["stage"] == "clean")
+    rows = (work / "results/corpus/rejects.tsv").read_text(encoding="utf-8").splitlines()[1:]
+    assert len(rows) == rejected == 1
     proc = snakemake(work, "-n", "-j2", "corpus", "--config", f"dump={dump}", "chunks=3")
     jobs = re.findall(r"^(?:local)?rule (\w+):", proc.stdout, re.M)
     assert jobs == ["corpus"]  # only the gather (its settings changed): no chunk job, no plan

@@ -278,6 +278,8 @@ def gather(
     stats_file: Annotated[Optional[list[Path]], typer.Option("--stats-file", help="Per-chunk stats JSON files to sum into --stats-output.")] = None,
     stats_output: Annotated[Optional[Path], typer.Option(callback=_output_file, help="Where to write the merged stats.json.")] = None,
     config_json: Annotated[Optional[str], typer.Option(help="JSON object of workflow settings to record in stats.json.")] = None,
+    rejects_file: Annotated[Optional[list[Path]], typer.Option("--rejects-file", help="Per-chunk rejects files (prep clean/process --rejects) to put into --rejects-output, in the order given.")] = None,
+    rejects_output: Annotated[Optional[Path], typer.Option(callback=_output_file, help="Where to write the chunks' rejects as one file (one header, every row).")] = None,
 ) -> None:
     """Merge segmented chunks into one corpus file (the workflow's last step).
 
@@ -288,7 +290,10 @@ def gather(
     from .text.gather import gather_corpus
 
     extra = {"config": json.loads(config_json)} if config_json else None
-    result = gather_corpus(list(chunks), output, list(stats_file or []), stats_output, extra)
+    if rejects_file and rejects_output is None:
+        raise ValueError("--rejects-file needs --rejects-output (where the merged rejects go)")
+    result = gather_corpus(list(chunks), output, list(stats_file or []), stats_output, extra,
+                           list(rejects_file or []), rejects_output)
     err.print(result.summary(), highlight=False)
 
 

@@ -244,6 +244,10 @@ def _field(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
+#: First line of every rejects file (text stages, pack, shard): tab-separated columns.
+REJECTS_HEADER = "source\tline\treason\n"
+
+
 @dataclass
 class RejectLog:
     """Records rejected documents (file, line, reason) so that dropping never loses track."""
@@ -262,6 +266,23 @@ class RejectLog:
         if self.path is None:
             return
         with atomic_output(self.path) as fh:
-            fh.write("source\tline\treason\n")
+            fh.write(REJECTS_HEADER)
             for source, lineno, reason in self.rows:
                 fh.write(f"{_field(source)}\t{lineno}\t{_field(reason)}\n")
+
+
+def merge_rejects(paths: list[str | Path], output: str | Path) -> int:
+    """One rejects file from several (the chunks' own, in the order given): one header, then
+    every row. Returns the number of rows. A file that is not a rejects file is named."""
+    rows = 0
+    with atomic_output(output, "wb") as out:
+        out.write(REJECTS_HEADER.encode())
+        for path in paths:
+            with open(path, "rb") as fh:
+                if fh.readline() != REJECTS_HEADER.encode():
+                    raise InputError(f"{path}: line 1: not a rejects file (its header is not "
+                                     f"{REJECTS_HEADER.strip()!r})")
+                for line in fh:
+                    out.write(line if line.endswith(b"\n") else line + b"\n")
+                    rows += 1
+    return rows

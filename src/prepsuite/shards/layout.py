@@ -16,14 +16,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..textio import current_umask
+from ..textio import REJECTS_HEADER, current_umask
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 INDEX = "index.db"
 REJECTS = "rejects.tsv"
 FILE_LIST = "file_list.txt"
-REJECTS_HEADER = "source\tline\treason\n"
 
 
 def shard_name(rank: int, nranks: int) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import IO
 
 from ..stats import StageStats, merge_stats_files
-from ..textio import InputError, atomic_output, detect_format, line_blocks, write_json
+from ..textio import InputError, atomic_output, detect_format, line_blocks, merge_rejects, write_json
 
 
 _decode = json.JSONDecoder().decode  # json.loads without its per-call argument checks
@@ -124,8 +124,11 @@ def _write_lines(lines: Iterator[tuple[bytes, str]], out: IO[bytes], stats: Stag
 
 def gather_corpus(chunks: list[str | Path], output: str | Path,
                   stats_files: list[str | Path] = (), stats_output: str | Path | None = None,
-                  extra: dict | None = None) -> StageStats:
-    """Merge segmented chunks into ``output``, one document per line; sum the stats files.
+                  extra: dict | None = None, rejects_files: list[str | Path] = (),
+                  rejects_output: str | Path | None = None) -> StageStats:
+    """Merge segmented chunks into ``output``, one document per line; sum the stats files, and
+    put the chunks' rejects files into one (``rejects_output``), so that the run's rejects are
+    in one place beside its stats, whatever files earlier runs with other chunk counts left.
 
     Empty documents are dropped and counted. JSON-lines chunks are merged on page id;
     plain-text chunks are concatenated in the order given.
@@ -143,6 +146,8 @@ def gather_corpus(chunks: list[str | Path], output: str | Path,
         else:
             _write_lines(((data, text) for _, data, text in
                           heapq.merge(*(_docs(p) for p in paths), key=itemgetter(0))), out, stats)
+        if rejects_output is not None:  # before the corpus is given its name: both or neither
+            merge_rejects(list(rejects_files), rejects_output)
     stats.stop()
     if stats_output is not None:
         merged = merge_stats_files(list(stats_files))
