@@ -322,3 +322,89 @@ def test_an_empty_bz2_file_is_not_a_dump_whatever_the_chunk_count(tmp_path):
         with pytest.raises(InputError, match=r"empty-pages-articles.xml.bz2: byte 4: the bzip2 data is empty; "
                                              "not a MediaWiki XML export"):
             plan_blocks(empty, chunks)
+
+
+def _big_page_xml(chars: int = 150_000) -> tuple[bytes, int]:
+    """The sample's pages with a page of ``chars`` random characters (several 100 kB blocks)
+    after the first one; and where the <page> tag after that big page starts."""
+    rng = random.Random(11)
+    text = "".join(chr(rng.randrange(0x4E00, 0x9FA5)) for _ in range(chars))
+    xml = "".join(iter_dump_xml(3))
+    cut = xml.index("  <page>", xml.index("</page>"))
+    page = (f"  <page>\n    <title>大页面</title>\n    <ns>0</ns>\n    <id>1</id>\n"
+            f"    <revision>\n      <id>1</id>\n      <text xml:space=\"preserve\">{text}</text>\n"
+            f"    </revision>\n  </page>\n")
+    data = (xml[:cut].replace("<id>1</id>", "<id>0</id>", 1) + page + xml[cut:]).encode("utf-8")
+    return data, len(xml[:cut].encode("utf-8")) + len(page.encode("utf-8")) + 2  # the tag's '<'
+
+
+def test_a_page_tag_cut_over_several_tiny_streams_is_read_once(tmp_path):
+    """`bzip2 -c part >> dump` of parts cut inside a <page> tag: a stream holding just 'ag' of
+    it. The chunk whose blocks end in '<p' owns the page, however short the blocks after."""
+    xml, tag = _big_page_xml()
+    pieces = [xml[:tag - 300_000], xml[tag - 300_000:tag + 2], xml[tag + 2:tag + 4], xml[tag + 4:]]
+    assert pieces[1].endswith(b"<p") and pieces[2] == b"ag"
+    dump = tmp_path / "tiny-streams.xml.bz2"
+    dump.write_bytes(b"".join(bz2.compress(p, 1) for p in pieces))
+    assert bz2.decompress(dump.read_bytes()) == xml
+    whole = pages_of(dump)
+    for chunks in range(2, 12):
+        assert [pg for chunk in chunk_pages(dump, chunks) for pg in chunk] == whole, chunks
+
+
+def test_a_dump_whose_first_stream_is_empty_is_cut_like_any_other(tmp_path):
+    """`bzip2 -c /dev/null > dump; bzip2 -c pages.xml >> dump`: a valid file bzcat reads."""
+    xml = "".join(iter_dump_xml(20)).encode("utf-8")
+    dump = tmp_path / "empty-first.xml.bz2"
+    dump.write_bytes(bz2.compress(b"") + bz2.compress(b"") + bz2.compress(xml, 1))
+    whole = pages_of(dump)
+    assert len(whole) == 20 * 60
+    for chunks in (1, 2, 5):
+        assert plan_blocks(dump, chunks).starts[0] == (14 + 14 + 4) * 8  # two empty streams, a header
+        assert [pg for chunk in chunk_pages(dump, chunks) for pg in chunk] == whole
+    plan = tmp_path / "blocks.json"
+    write_plan(dump, None, 3, plan)
+    assert [pg for chunk in chunk_pages(dump, 3, plan) for pg in chunk] == whole
+
+
+def test_what_follows_the_last_stream_is_read_as_bzip2_reads_it(tmp_path):
+    xml = "".join(iter_dump_xml(12)).encode("utf-8")
+    good = bz2.compress(xml, 1)
+    truncated = tmp_path / "truncated-header.xml.bz2"
+    truncated.write_bytes(good + b"BZh9")  # a second stream cut off in its header
+    with pytest.raises(InputError, match=rf"truncated-header.xml.bz2: byte {len(good)}: truncated bz2 stream"):
+        [pg for chunk in chunk_pages(truncated, 2) for pg in chunk]
+    garbage = tmp_path / "garbage.xml.bz2"
+    garbage.write_bytes(good + b"\0" * 100 + b"not bzip2")  # trailing data: ignored, as bzip2 does
+    assert [pg for chunk in chunk_pages(garbage, 3) for pg in chunk] == pages_of(garbage)
+    # a damaged second header: the rest is trailing data to bzip2, so the XML ends inside a page
+    mid = len(xml) // 2
+    damaged = tmp_path / "damaged-header.xml.bz2"
+    damaged.write_bytes(bz2.compress(xml[:mid], 1) + b"BZx9" + bz2.compress(xml[mid:], 1)[4:])
+    with pytest.raises(InputError, match="truncated XML"):
+        pages_of(damaged)
+    for chunks in (2, 3):  # the XML ends in a page, or a chunk starts in the stream cut off
+        with pytest.raises(InputError, match="truncated XML|is not part of the dump's bz2 data"):
+            chunk_pages(damaged, chunks)
+
+
+def test_a_chunk_starting_in_data_appended_after_the_last_stream_is_refused(tmp_path):
+    """A botched resumed download: part of the file appended to it. bzip2 ignores what follows
+    the last stream when it is no stream; a chunk planned in there would read pages twice."""
+    xml = "".join(iter_dump_xml(12)).encode("utf-8")
+    good = bz2.compress(xml, 1)
+    dump = tmp_path / "appended.xml.bz2"
+    dump.write_bytes(good + good[30:])  # no stream header there: trailing data to bzip2
+    (tmp_path / "good.xml.bz2").write_bytes(good)
+    whole = pages_of(dump)
+    assert whole == pages_of(tmp_path / "good.xml.bz2")
+    refused = 0
+    for chunks in range(2, 9):
+        plan = plan_blocks(dump, chunks)
+        try:
+            assert [pg for chunk in chunk_pages(dump, chunks) for pg in chunk] == whole
+        except InputError as err:
+            refused += 1
+            assert "is not part of the dump's bz2 data (the bz2 data ends at byte" in str(err)
+            assert any(s >= len(good) * 8 for s in plan.starts), "refused only with a chunk in the appended part"
+    assert refused

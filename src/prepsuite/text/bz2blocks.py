@@ -17,7 +17,14 @@ into the next chunk's blocks to finish its last page. Every page is owned by exa
 whole, so the chunks put back in order give the dump's pages in order.
 
 A page whose ``<page>`` tag is cut in two by the end of a chunk's blocks starts in that chunk, so
-that chunk reads it, even when no other page starts there.
+that chunk reads it, even when no other page starts there, and however many (tiny) blocks the
+rest of the tag, or its start, is spread over.
+
+A file may be several bz2 streams one after the other (``bzip2 -c part >> dump``, pbzip2), empty
+ones too; it is read across them, as bzip2 does. What follows an end-of-stream marker and is no
+stream header is trailing data, ignored as bzip2 and Python's :mod:`bz2` ignore it; a chunk
+that the plan started in there (at blocks of an appended copy of part of the file, say) is
+refused by the chunk before it, which finds its blocks end before that chunk's start.
 
 One of the two 48-bit magics can also occur by chance inside compressed data (about once per
 18 TB). A block
@@ -48,8 +55,8 @@ BLOCK_MAGIC = 0x314159265359
 END_MAGIC = 0x177245385090
 _MAGIC_BITS = 48
 _CRC_BITS = 32  # after a block's magic, and after the end-of-stream magic
-#: File bit offset of a file's first block: right after its 4-byte "BZh9" header.
-FIRST_BLOCK = 32
+#: A stream holding no block: its "BZh9" header, the end-of-stream magic and its CRC (byte-aligned).
+_EMPTY_STREAM = 4 + (_MAGIC_BITS + _CRC_BITS) // 8
 _MASK = (1 << _MAGIC_BITS) - 1
 #: A block is at most 900 kB before compression; compressed, a little more in the worst case.
 _WINDOW = 4 << 20
@@ -149,6 +156,7 @@ class BlockCursor:
         self.at: int | None = start_bit  # file bit offset of the next block's magic
         self.position = self.base
         self.done = 0
+        self.ended_at: int | None = None  # the file byte after the last stream, once read there
 
     def _read(self) -> bool:
         if self.eof:
@@ -213,17 +221,19 @@ class BlockCursor:
                          f"starting there ({error})")
 
     def _advance(self) -> None:
-        """Move to the next block: the magic ending this one, or past an end-of-stream marker."""
+        """Move to the next block: the magic ending this one, or, past an end-of-stream marker,
+        the first block of the stream behind it (None at the file's end, or before trailing
+        data that is no bz2 stream, as bzip2 and Python's bz2 read it)."""
         stop, is_end = self.marks.pop(0)
-        while is_end:
-            if not self._read_to((stop + _MAGIC_BITS + _CRC_BITS + 7) // 8):  # the marker and its CRC
+        if is_end:
+            after = (stop + _MAGIC_BITS + _CRC_BITS + 7) // 8  # the marker and its CRC, padded
+            if not self._read_to(after):
                 raise InputError(f"{self.path}: byte {stop // 8}: truncated bz2 stream (the file ends "
                                  "inside its end-of-stream marker; download it again)")
-            mark = self._mark(0)
-            if mark is None:
-                self.at = None
-                return
-            stop, is_end = self.marks.pop(0)
+            stop = _stream_blocks_from(self.raw, self.path, after)
+            self.marks = [m for m in self.marks if stop is not None and m[0] > stop]
+            if stop is None:
+                self.ended_at = after
         self.at = stop
 
     def _read_to(self, byte: int) -> bool:
@@ -255,15 +265,45 @@ class BlockPlan:
                 f"{min(sizes) / 1e6:.1f}–{max(sizes) / 1e6:.1f} MB compressed")
 
 
-def _check_signature(raw: IO[bytes], path: Path) -> None:
-    head = raw.read(10)
-    if head[:3] != b"BZh" or head[3:4] not in b"123456789" or len(head) < 4:
+def _is_stream_header(head: bytes) -> bool:
+    return len(head) >= 4 and head[:3] == b"BZh" and head[3] in b"123456789"
+
+
+def _stream_blocks_from(raw: IO[bytes], path: Path, byte: int) -> int | None:
+    """The bit offset of the first block of the bz2 stream starting at file byte ``byte``, past
+    any empty streams (``bzip2 < /dev/null`` writes one); None where the file ends there or what
+    follows is no bz2 stream: trailing data, which bzip2 and Python's bz2 ignore too."""
+    fd = raw.fileno()
+    while True:
+        head = os.pread(fd, _EMPTY_STREAM, byte)
+        if not _is_stream_header(head):
+            return None
+        if len(head) < 10:
+            raise InputError(f"{path}: byte {byte}: truncated bz2 stream (the file ends inside the "
+                             "header of a stream; download it again)")
+        value = int.from_bytes(head[4:10], "big")
+        if value == BLOCK_MAGIC:
+            return (byte + 4) * 8
+        if value != END_MAGIC:
+            return None
+        if len(head) < _EMPTY_STREAM:
+            raise InputError(f"{path}: byte {byte + 4}: truncated bz2 stream (the file ends inside "
+                             "its end-of-stream marker; download it again)")
+        byte += _EMPTY_STREAM
+
+
+def first_block(raw: IO[bytes], path: Path) -> int:
+    """The bit offset of the file's first bz2 block: right after its "BZh9" header, or after
+    the empty streams that a file made by concatenating streams may begin with."""
+    head = os.pread(raw.fileno(), 10, 0)
+    if not _is_stream_header(head):
         raise InputError(f"{path}: byte 0: not a bzip2 file (no 'BZh' signature)")
-    value = int.from_bytes(head[4:10], "big") if len(head) == 10 else -1
-    if value == END_MAGIC:  # what `bzip2 < /dev/null` writes
+    first = _stream_blocks_from(raw, path, 0)
+    if first is not None:
+        return first
+    if len(head) == 10 and int.from_bytes(head[4:10], "big") == END_MAGIC:  # empty streams only
         raise InputError(f"{path}: byte 4: the bzip2 data is empty; not a MediaWiki XML export")
-    if value != BLOCK_MAGIC:
-        raise InputError(f"{path}: byte 4: not a bzip2 file (no block after the 'BZh' signature)")
+    raise InputError(f"{path}: byte 4: not a bzip2 file (no block after the 'BZh' signature)")
 
 
 def _first_block_from(raw: IO[bytes], path: Path, byte: int) -> int | None:
@@ -309,8 +349,7 @@ def plan_blocks(dump: str | os.PathLike[str], chunks: int) -> BlockPlan:
         raise InputError(f"{path}: dump not found")
     size = path.stat().st_size
     with open(path, "rb") as raw:
-        _check_signature(raw, path)
-        starts = [FIRST_BLOCK]
+        starts = [first_block(raw, path)]
         for k in range(1, chunks):
             target = max(k * size // chunks, starts[-1] // 8)
             found = _first_block_from(raw, path, target) if starts[-1] < size * 8 else None
@@ -323,7 +362,7 @@ def header_bytes(dump: str | os.PathLike[str]) -> bytes:
     path = Path(dump)
     got = b""
     with open(path, "rb") as raw:
-        for _, data in BlockCursor(raw, path, FIRST_BLOCK):
+        for _, data in BlockCursor(raw, path, first_block(raw, path)):
             got += data
             at = got.find(PAGE_OPEN)
             if at >= 0:
@@ -353,7 +392,11 @@ class BlockChunkReader(io.RawIOBase):
         empty = start >= plan.dump_bytes * 8 or start == self.stop
         if empty:
             self.cursor.at = None  # its run of blocks is empty: the header and no page
-        self.first = start == FIRST_BLOCK and not empty  # the dump's own header comes with its blocks
+        self.first_block = plan.starts[0]
+        self.first = start == self.first_block and not empty  # the dump's own header comes with its blocks
+        self.empty = empty
+        self.dump_bits = plan.dump_bytes * 8
+        self.next_chunk = chunk + 2  # 1-based, for messages
         self.pieces = self._pieces()
         self.pending = b""
         self.offset = 0  # of the next byte of pending to hand out
@@ -382,29 +425,31 @@ class BlockChunkReader(io.RawIOBase):
 
     def _pieces(self) -> Iterator[bytes]:
         keep = len(PAGE_OPEN) - 1  # bytes at a piece's end that may begin a tag
-        carry = b""
+        carry = b""  # the last `keep` bytes skipped, from the blocks in `tail`
+        tail: list[tuple[int, bytes]] = []  # the blocks skipped last (start, bytes): those holding carry
         skipping = not self.first  # the tail of a page begun in the chunk before is not ours
         if skipping:
-            self._came_from(FIRST_BLOCK)
+            self._came_from(self.first_block)
             yield header_bytes(self.path)
         beyond: bytes | None = None
-        before: tuple[int, bytes] | None = None  # the block skipped last (its start and bytes)
         for first, data in self.cursor:
             if self.stop is not None and first >= self.stop:
+                if first != self.stop:
+                    self._off_chain(first)
                 beyond, beyond_first = data, first
                 break
             self._came_from(first)
             if skipping:
                 at = (carry + data).find(PAGE_OPEN)
                 if at < 0:
-                    carry, before = (carry + data)[-keep:], (first, data)
+                    carry = (carry + data)[-keep:]
+                    tail.append((first, data))
+                    while len(tail) > 1 and sum(len(d) for _, d in tail[1:]) >= len(carry):
+                        del tail[0]
                     continue
                 skipping = False
-                if at < len(carry):  # the tag began in the block before: so do our lines
-                    was, previous = before  # type: ignore[misc]  (carry is set with before)
-                    cut = len(previous) - len(carry) + at
-                    self._came_from(was, _place(previous, cut))
-                    yield previous[cut:]
+                if at < len(carry):  # the tag began in blocks skipped before: so do our lines
+                    yield from self._tail_from(tail, len(carry) - at)
                     self._came_from(first)
                 else:  # name places by their line in the block, not from the <page> on
                     at -= len(carry)
@@ -412,21 +457,30 @@ class BlockChunkReader(io.RawIOBase):
                     data = data[at:]
             yield data
         if beyond is None:  # our blocks ran to the dump's end
+            if self.stop is not None and self.stop < self.dump_bits and not self.empty:
+                self._off_chain(None)
             if skipping:
                 yield FOOTER  # no page starts in them
             return  # else the dump's own </mediawiki> came with them (the scanner checks it)
         # Read on to finish our last page: up to the first <page> that starts after our blocks.
-        search_from = 0
         if skipping:
-            data = carry + beyond
+            # a <page> whose tag begins in our last bytes is ours; the blocks after ours may be
+            # shorter than the rest of its tag (tiny streams), so read until they hold it
+            data, later = carry + beyond, []
+            while len(data) - len(carry) < keep:
+                more = next(self.cursor, None)
+                if more is None:
+                    break
+                later.append(more)
+                data += more[1]
             at = data.find(PAGE_OPEN)
             if not 0 <= at < len(carry):
                 self._came_from(None)
                 yield FOOTER  # no page starts in our blocks
                 return
-            # the only <page> starting in our blocks has its tag cut by their end: it is ours
-            beyond, search_from = data[at:], 1
-        pending = beyond
+            yield from self._tail_from(tail, len(carry) - at)  # the start of its tag, from our blocks
+            beyond = beyond + b"".join(d for _, d in later)  # the rest of it cannot match a tag again
+        pending, search_from = beyond, 0
         self._came_from(beyond_first)
         while True:
             at = pending.find(PAGE_OPEN, search_from)
@@ -443,6 +497,29 @@ class BlockChunkReader(io.RawIOBase):
                 return
             self._came_from(more[0])
             pending, search_from = pending[cut:] + more[1], 0
+
+    def _off_chain(self, reached: int | None) -> None:
+        """The next chunk's first block, where the plan found one, is not a block of the dump's
+        compressed data: read from the start, the blocks pass it by (``reached``) or end before
+        it, in data after the last stream that bzip2 ignores (an appended copy of part of the
+        file, say). That chunk would read pages twice or pages of no dump: refuse."""
+        stop = self.stop // 8  # type: ignore[operator]
+        where = (f"the blocks go from before it to byte {reached // 8}" if reached is not None else
+                 f"the bz2 data ends at byte {self.cursor.ended_at} before it")
+        raise InputError(f"{self.path}: byte {stop}: the block where chunk {self.next_chunk} starts is "
+                         f"not part of the dump's bz2 data ({where}); the file is damaged or has "
+                         "something appended after its last stream (download it again)")
+
+    def _tail_from(self, tail: list[tuple[int, bytes]], back: int) -> Iterator[bytes]:
+        """The last ``back`` bytes of the skipped blocks in ``tail``, each piece named by its own
+        block (a <page> tag may be cut over several tiny blocks)."""
+        start = sum(len(d) for _, d in tail) - back
+        for first, data in tail:
+            if start < len(data):
+                cut = max(start, 0)
+                self._came_from(first, _place(data, cut))
+                yield data[cut:]
+            start -= len(data)
 
     def _came_from(self, first: int | None, start: tuple[int, int] = (1, 0)) -> None:
         """The pieces yielded next come from the block at bit ``first`` (None: the closing tag

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import IO, Union
 
 from ..textio import InputError
-from .bz2blocks import FIRST_BLOCK, BlockChunkReader, BlockPlan, plan_blocks
+from .bz2blocks import BlockChunkReader, BlockPlan, first_block, plan_blocks
 from .lineorigins import LineOrigins
 from .pagescan import FOOTER, PAGE_OPEN
 
@@ -266,7 +266,9 @@ def read_plan(path: str | os.PathLike[str], dump: str | os.PathLike[str], chunks
     if dump_bytes != size:
         raise InputError(f"{path}: planned for a dump of {dump_bytes} bytes, but {dump} has {size}; {again}")
     if data.get("kind") == BLOCKS:
-        if (len(starts) != planned or starts != sorted(starts) or starts[0] != FIRST_BLOCK
+        with open(dump, "rb") as raw:
+            first = first_block(raw, Path(dump))
+        if (len(starts) != planned or starts != sorted(starts) or starts[0] != first
                 or starts[-1] > size * 8):
             raise InputError(f"{path}: corrupt plan (its block offsets do not fit {dump}); {again}")
         block_plan = BlockPlan(starts, size)
