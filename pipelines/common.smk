@@ -96,8 +96,9 @@ CHUNKS = ((planned_chunks(INDEX) if is_auto(config["chunks"]) and INDEX and is_p
 # Chunk jobs read their own part of the dump: a multistream dump's streams (with its index), or a
 # single-stream .bz2 dump's bz2 blocks. Otherwise (a plain .xml dump, the gensim engine, or
 # split_single_stream: false) one job extracts the whole dump and deals the articles to chunks.
-SPLIT = bool(INDEX) or (config.get("split_single_stream", True) and is_bz2(DUMP)
-                        and config["extract"]["engine"] != "gensim")
+# (gensim's WikiCorpus reads the whole dump itself, a multistream one too: one extract job.)
+SPLIT = config["extract"]["engine"] != "gensim" and (
+    bool(INDEX) or (config.get("split_single_stream", True) and is_bz2(DUMP)))
 # Files whose contents shape the text stages: editing one reruns the jobs that read it.
 SETTING_FILES = [f for f in (config["clean"].get("rules_file"), config["segment"].get("user_dict")) if f]
 

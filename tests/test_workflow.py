@@ -286,6 +286,18 @@ def test_fast_extraction_engine_gives_the_same_corpus_on_the_sample(reference, t
     assert (work / "results/corpus/corpus.txt").read_bytes() == (reference / "corpus.txt").read_bytes()
 
 
+def test_gensim_engine_reads_a_multistream_dump_whole_like_a_single_stream_one(tmp_path):
+    """WikiCorpus reads the dump itself: one extraction job, its index unused."""
+    corpora = []
+    for dump in (prepsuite.sample_dump(), prepsuite.sample_dump(multistream=True)):
+        (tmp_path / Path(dump).name).mkdir()
+        work = snakemake_workdir(tmp_path / Path(dump).name)
+        snakemake(work, "-j2", "corpus", "--config", f"dump={dump}", 'extract={"engine": "gensim"}', "chunks=2")
+        assert [p.name for p in (work / "results/logs/extract").iterdir()] == ["extract.log"]
+        corpora.append((work / "results/corpus/corpus.txt").read_bytes())
+    assert corpora[0] == corpora[1] and corpora[0].count(b"\n") > 40
+
+
 def test_the_run_ends_without_waiting_for_the_schedulers_timers():
     """Snakemake's rate limiter leaves a 1 s timer behind that the interpreter would wait for;
     the workflow's success and error handlers cancel it, and the timer never fires."""

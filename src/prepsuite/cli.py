@@ -125,7 +125,11 @@ def extract(
     from .text.multistream import check_splittable, index_for
 
     outputs = chunk_paths(outdir, chunks, name_template)
-    index = index or index_for(dump)
+    if engine == Engine.gensim:  # WikiCorpus reads the whole dump (a multistream one too)
+        if index is not None or chunk is not None:
+            raise ValueError("--engine gensim reads the whole dump itself: no --index or --chunk")
+    else:
+        index = index or index_for(dump)
     if chunk is not None and index is None:
         check_splittable(dump)
     if index is None and chunk is None:
