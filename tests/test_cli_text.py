@@ -1,6 +1,7 @@
 """`prep` text commands, used the way the blog recipe used opencc and python -m jieba."""
 
 import json
+import signal
 
 import pytest
 
@@ -158,6 +159,44 @@ def test_sigterm_removes_the_temporary_output(tmp_path):
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=60) == 128 + signal.SIGTERM
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt"]
+
+
+def test_sigterm_kills_a_worker_forked_by_a_library_at_once(tmp_path):
+    """gensim's WikiCorpus forks a pool from `prep` and stops it with SIGTERM; a worker that
+    unwound (SystemExit) while holding the pool's queue lock hung the pool and `prep` for good.
+    Only `prep`'s own process unwinds; a process forked from it dies as SIGTERM means."""
+    import subprocess
+    import sys
+
+    script = f"""
+import multiprocessing, os, signal, sys, time
+from pathlib import Path
+from prepsuite import cli
+cli.stop_on_sigterm()
+
+def child():
+    try:
+        time.sleep(60)
+    finally:
+        Path({str(tmp_path / "unwound")!r}).write_text("the child unwound")
+
+if __name__ == "__main__":
+    p = multiprocessing.get_context("fork").Process(target=child)
+    p.start()
+    time.sleep(1)
+    os.kill(p.pid, signal.SIGTERM)
+    p.join(30)
+    print(p.exitcode)
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)  # the main process itself still unwinds
+        time.sleep(5)
+    finally:
+        print("main unwound")
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.stdout.split() == [str(-signal.SIGTERM), "main", "unwound"], proc.stdout + proc.stderr
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert not (tmp_path / "unwound").exists()
 
 
 def test_a_byte_order_mark_is_not_a_token_and_dropped_bytes_are_reported(prep, tmp_path):

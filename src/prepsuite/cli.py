@@ -348,14 +348,30 @@ from .w2v import commands as _w2v_commands  # noqa: E402,F401
 from .shards import commands as _shards_commands  # noqa: E402,F401
 
 
+_MAIN_PID = -1  # the process that installed _stop
+
+
 def _stop(signum: int, frame: object) -> None:
+    if os.getpid() != _MAIN_PID:
+        # a worker that a library's pool forked from us (gensim's WikiCorpus): its pool stops it
+        # with SIGTERM, maybe while it holds the pool's queue lock; unwinding there would keep
+        # the lock and hang the pool's other workers and the pool's terminate(). Die at once.
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
     raise SystemExit(128 + signum)
 
 
-def main() -> None:
-    # `kill` and cluster schedulers stop a job with SIGTERM (SLURM at a job's time limit).
-    # Raised as SystemExit it unwinds as Ctrl-C does: temporary outputs are removed.
+def stop_on_sigterm() -> None:
+    """`kill` and cluster schedulers stop a job with SIGTERM (SLURM at a job's time limit).
+    Raised as SystemExit it unwinds as Ctrl-C does: temporary outputs are removed."""
+    global _MAIN_PID
+    _MAIN_PID = os.getpid()
     signal.signal(signal.SIGTERM, _stop)
+
+
+def main() -> None:
+    stop_on_sigterm()
     app()
 
 
