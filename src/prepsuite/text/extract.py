@@ -29,7 +29,7 @@ import re
 import signal
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -603,55 +603,51 @@ def extract_chunk(dump: str | os.PathLike[str], index: str | os.PathLike[str] | 
                   engine: str = "wikiextractor",
                   progress: Callable[[int], None] | None = None) -> StageStats:
     """Extract chunk ``chunk`` of ``chunks`` of a ``.bz2`` dump into ``output`` (JSON lines)."""
-    stats = StageStats("extract").start()
-    docs = chunk_docs(dump, index, chunk, chunks, stats, processes or 1, engine, progress)
-    _write_round_robin(docs, [output], stats, Path(dump))
-    return stats.stop()
+    return extract_chunks(dump, index, [chunk], chunks, {chunk: output}, processes, engine,
+                          (lambda _k, done: progress(done)) if progress is not None else None)
 
 
 def extract_chunks(dump: str | os.PathLike[str], index: str | os.PathLike[str] | None,
-                   todo: list[int], chunks: int, outputs: list[Path], processes: int | None = None,
-                   engine: str = "wikiextractor",
+                   todo: list[int], chunks: int, outputs: Sequence[Path] | Mapping[int, Path],
+                   processes: int | None = None, engine: str = "wikiextractor",
                    progress: Callable[[int, int], None] | None = None) -> StageStats:
     """Extract chunks ``todo`` of ``chunks`` of a ``.bz2`` dump into ``outputs[k]``, all or none.
 
-    Each chunk is written beside its output under a temporary name, and the names are given only
-    when every chunk is done: a chunk that fails (a damaged stream late in the dump) leaves no
-    earlier chunk behind, so a directory of chunks is never a part of the dump that looks whole.
-    ``progress(k, done)`` gets chunk ``k``'s compressed bytes read so far.
+    Every chunk's output is kept under its temporary name until the last one is done: a chunk
+    that fails (a damaged stream late in the dump) leaves no earlier chunk behind, so a directory
+    of chunks is never a part of the dump that looks whole. ``progress(k, done)`` gets chunk
+    ``k``'s compressed bytes read so far.
     """
     result = StageStats("extract")
-    staged: list[tuple[Path, Path]] = []
-    try:
+    with ExitStack() as stack:
+        files = {k: stack.enter_context(atomic_output(outputs[k])) for k in todo}
         for k in todo:
-            target = outputs[k]
-            temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")  # hidden, as atomic_output's
-            staged.append((temp, target))
+            stats = StageStats("extract").start()
             advance = (lambda done, k=k: progress(k, done)) if progress is not None else None
-            result.merge(extract_chunk(dump, index, k, chunks, temp, processes, engine, advance))
-        for temp, target in staged:
-            os.replace(temp, target)
-    except BaseException:
-        for temp, _ in staged:
-            temp.unlink(missing_ok=True)
-        raise
+            docs = chunk_docs(dump, index, k, chunks, stats, processes or 1, engine, advance)
+            _write_docs(docs, [files[k]], stats, Path(dump))
+            result.merge(stats.stop())
     return result
 
 
 def _write_round_robin(docs: Iterator[dict], outputs: list[Path], stats: StageStats, dump: Path) -> None:
-    """Deal ``docs`` to ``outputs`` in turn. JSON-lines chunks are merged back on the page id
+    """Deal ``docs`` to the JSON-lines files ``outputs`` in turn, written atomically."""
+    with ExitStack() as stack:
+        _write_docs(docs, [stack.enter_context(atomic_output(p)) for p in outputs], stats, dump)
+
+
+def _write_docs(docs: Iterator[dict], files: list[IO[str]], stats: StageStats, dump: Path) -> None:
+    """Deal ``docs`` to ``files`` in turn. JSON-lines chunks are merged back on the page id
     (:mod:`.gather`), so ids must increase through the dump, as in every MediaWiki dump: a page
     out of order is an error here rather than a corpus in another order than the dump's."""
     last = None
-    with ExitStack() as stack:
-        files = [stack.enter_context(atomic_output(p)) for p in outputs]
-        for k, doc in enumerate(docs):
-            if last is not None and doc["id"] <= last:
-                raise InputError(
-                    f"{dump}: page id {doc['id']} ({doc['title']!r}) comes after page id {last}; chunks "
-                    "in JSON lines are merged on the page id, which must increase through the dump "
-                    "(a .bz2 dump cut into plain-text chunks, the workflow's default, keeps its order)")
-            last = doc["id"]
-            stats.count_out(doc["text"])
-            files[k % len(files)].write(json.dumps(doc, ensure_ascii=False) + "\n")
+    for k, doc in enumerate(docs):
+        if last is not None and doc["id"] <= last:
+            raise InputError(
+                f"{dump}: page id {doc['id']} ({doc['title']!r}) comes after page id {last}; chunks "
+                "in JSON lines are merged on the page id, which must increase through the dump "
+                "(a .bz2 dump cut into plain-text chunks, the workflow's default, keeps its order)")
+        last = doc["id"]
+        stats.count_out(doc["text"])
+        files[k % len(files)].write(json.dumps(doc, ensure_ascii=False) + "\n")
     stats.docs_in = stats.counters["pages"]
