@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import json
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -239,9 +240,20 @@ def write_json(path: str | os.PathLike[str], obj: Any) -> None:
         fh.write("\n")
 
 
-def _field(value: str) -> str:
-    """A TSV field: tabs and line ends escaped, so every reject stays one row of three columns."""
-    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+def tsv_field(text: str) -> str:
+    """A rejects-file field: tabs and line ends escaped, so every reject stays one row."""
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+_ESCAPED = re.compile(r"\\([\\tnr])")
+_UNESCAPE = {"\\": "\\", "t": "\t", "n": "\n", "r": "\r"}
+
+
+def tsv_unfield(field: str) -> str:
+    """The text :func:`tsv_field` escaped, undone in one pass from the left, so that an escaped
+    backslash before a ``t`` stays a backslash and a ``t`` (replacing ``\\t`` first would
+    turn it into a tab)."""
+    return _ESCAPED.sub(lambda m: _UNESCAPE[m.group(1)], field)
 
 
 #: First line of every rejects file (text stages, pack, shard): tab-separated columns.
@@ -268,7 +280,7 @@ class RejectLog:
         with atomic_output(self.path) as fh:
             fh.write(REJECTS_HEADER)
             for source, lineno, reason in self.rows:
-                fh.write(f"{_field(source)}\t{lineno}\t{_field(reason)}\n")
+                fh.write(f"{tsv_field(source)}\t{lineno}\t{tsv_field(reason)}\n")
 
 
 def merge_rejects(paths: list[str | Path], output: str | Path) -> int:

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..textio import REJECTS_HEADER, current_umask
+from ..textio import current_umask
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -32,22 +31,6 @@ def shard_name(rank: int, nranks: int) -> str:
 
 def part_name(index: int) -> str:
     return f"part-{index:05d}.b64"
-
-
-def tsv_field(text: str) -> str:
-    """A reject-file field: tabs and newlines would break the row, so they are escaped."""
-    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-
-
-_ESCAPED = re.compile(r"\\([\\tnr])")
-_UNESCAPE = {"\\": "\\", "t": "\t", "n": "\n", "r": "\r"}
-
-
-def tsv_unfield(field: str) -> str:
-    """The text :func:`tsv_field` escaped, undone in one pass from the left, so that an escaped
-    backslash before a ``t`` stays a backslash and a ``t`` (replacing ``\\t`` first would
-    turn it into a tab)."""
-    return _ESCAPED.sub(lambda m: _UNESCAPE[m.group(1)], field)
 
 
 def is_nonempty(path: Path) -> bool:

@@ -14,7 +14,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .layout import FILE_LIST, REJECTS, REJECTS_HEADER, atomic_directory, entry_problem, inside, part_name, tsv_field
+from ..textio import REJECTS_HEADER, tsv_field
+from .layout import FILE_LIST, REJECTS, atomic_directory, entry_problem, inside, part_name
 from .validate import image_problem
 
 _LABEL_MAX = 10**18  # what fits SQLite's INTEGER in the shard index

@@ -36,19 +36,17 @@ from typing import IO, Any
 
 import numpy as np
 
-from ..textio import InputError, write_json
+from ..textio import REJECTS_HEADER, InputError, tsv_field, write_json
 from .layout import (
     FILE_LIST,
     FORMAT_VERSION,
     INDEX,
     MANIFEST,
     REJECTS,
-    REJECTS_HEADER,
     atomic_directory,
     inside,
     relative_entry,
     shard_name,
-    tsv_field,
 )
 from .streams import (BATCH_BYTES, IOV_MAX, BackgroundSha256, PartFiles, part_descriptor_budget,
                       quick_gil_handoff, write_all)

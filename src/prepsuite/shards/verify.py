@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from .layout import (FORMAT_VERSION, INDEX, MANIFEST, REJECTS, REJECTS_HEADER, relative_entry, shard_name,
-                     tsv_unfield)
+from ..textio import REJECTS_HEADER, tsv_unfield
+from .layout import FORMAT_VERSION, INDEX, MANIFEST, REJECTS, relative_entry, shard_name
 from .streams import PartFiles, part_descriptor_budget
 
 _PER_KIND = 5  # problems listed per kind; the rest are counted
