@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -66,11 +69,40 @@ def snakemake_workdir(tmp_path: Path) -> Path:
     return work
 
 
-def snakemake(work: Path, *args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+def _stacks(text: str) -> str:
+    """faulthandler's dump without its long list of loaded extension modules."""
+    return "\n".join(line for line in text.splitlines() if not line.startswith("Extension modules:"))
+
+
+SNAKEMAKE_TIMEOUT = 900  # seconds; the slowest workflow test takes under a minute here
+
+
+def snakemake(work: Path, *args: str, check: bool = True,
+              timeout: float = SNAKEMAKE_TIMEOUT) -> subprocess.CompletedProcess:
+    """Runs the workflow as a user would. A run that hangs fails the test instead of the whole
+    CI job: on timeout every Python process of the run (Snakemake, its jobs, their workers)
+    gets SIGABRT, which faulthandler answers with the stack of each thread, and the failure
+    shows those stacks from Snakemake's stderr and from the jobs' logs."""
     exe = Path(sys.executable).with_name("snakemake")
     cmd = [str(exe), *args]
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, env=env, **kwargs)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
-    return proc
+    env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONFAULTHANDLER="1")
+    proc = subprocess.Popen(cmd, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        tree = subprocess.run(["ps", "-o", "pid,ppid,stat,etime,args", "-s", str(proc.pid)],
+                              capture_output=True, text=True).stdout
+        os.killpg(proc.pid, signal.SIGABRT)
+        time.sleep(3)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        logs = "".join(f"\n--- {log.relative_to(work)}:\n{_stacks(log.read_text(errors='replace'))[-3000:]}"
+                       for log in sorted((work / "results" / "logs").rglob("*.log")))
+        raise AssertionError(f"{' '.join(cmd)} still running after {timeout:.0f} s; processes:\n"
+                             f"{tree}\nstderr:\n{_stacks(err)[-6000:]}{logs[-12000:]}") from None
+    result = subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed ({result.returncode}):\n{err[-4000:]}")
+    return result

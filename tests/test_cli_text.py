@@ -162,8 +162,9 @@ def test_sigterm_removes_the_temporary_output(tmp_path):
 
 
 def test_sigterm_kills_a_worker_forked_by_a_library_at_once(tmp_path):
-    """gensim's WikiCorpus forks a pool from `prep` and stops it with SIGTERM; a worker that
-    unwound (SystemExit) while holding the pool's queue lock hung the pool and `prep` for good.
+    """A library may fork a pool from `prep` and stop it with SIGTERM (gensim's WikiCorpus does);
+    a worker that unwound (SystemExit) while holding the pool's queue lock hung the pool and
+    `prep` for good.
     Only `prep`'s own process unwinds; a process forked from it dies as SIGTERM means."""
     import subprocess
     import sys

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+import prepsuite
+
 from prepsuite.text.extract import chunk_paths, extract_dump, iter_pages
 from prepsuite.text.sample import ARTICLES, SPECIAL_PAGES, build_dump
 from prepsuite.textio import InputError
@@ -68,6 +70,18 @@ def test_gensim_engine_keeps_long_chinese_runs(sample_dump, tmp_path):
     beijing = next(d for d in docs if d["title"] == "北京市")
     # gensim's own tokenizer would drop this run: it is far longer than 15 characters
     assert "有三千多年建城史和八百多年建都史" in beijing["text"]
+
+
+@pytest.mark.parametrize("multistream", [False, True])
+def test_gensim_engine_gives_the_same_chunks_with_a_pool_and_without(tmp_path, multistream):
+    """The gensim engine's pool returns articles in dump order, so the worker count never shows."""
+    dump = prepsuite.sample_dump(multistream=multistream)
+    one = chunk_paths(tmp_path / "one", 3)
+    two = chunk_paths(tmp_path / "two", 3)
+    extract_dump(dump, one, engine="gensim", processes=1)
+    extract_dump(dump, two, engine="gensim", processes=2)
+    assert [p.read_bytes() for p in one] == [p.read_bytes() for p in two]
+    assert sum(p.read_bytes().count(b"\n") for p in one) > 40
 
 
 def test_plain_xml_dumps_work_too(tmp_path):

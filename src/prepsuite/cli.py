@@ -353,7 +353,7 @@ _MAIN_PID = -1  # the process that installed _stop
 
 def _stop(signum: int, frame: object) -> None:
     if os.getpid() != _MAIN_PID:
-        # a worker that a library's pool forked from us (gensim's WikiCorpus): its pool stops it
+        # a worker that a library's pool forked from us without resetting SIGTERM: its pool stops it
         # with SIGTERM, maybe while it holds the pool's queue lock; unwinding there would keep
         # the lock and hang the pool's other workers and the pool's terminate(). Die at once.
         signal.signal(signum, signal.SIG_DFL)

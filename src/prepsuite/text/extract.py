@@ -9,9 +9,9 @@ file that is not a MediaWiki export, a UTF-16 dump. Wikitext → plain text is l
   JSON output, in a pool of worker processes; results come back in dump order.
 * ``fast``: :mod:`.wikitext`, a short list of precompiled regexes, several times faster than
   wikiextractor; with the cleaning rules after it the corpus meets the same guarantees.
-* ``gensim``: gensim's ``WikiCorpus`` with a tokenizer that keeps every line of text whole, so
-  Chinese runs of any length survive (its default tokenizer drops CJK runs longer than 15
-  characters and articles under 50 tokens).
+* ``gensim``: gensim's page reader and article processing with ``WikiCorpus``'s settings and a
+  tokenizer that keeps every line of text whole, so Chinese runs of any length survive (its
+  default tokenizer drops CJK runs longer than 15 characters and articles under 50 tokens).
 
 Only the article namespace (``ns`` 0) is kept and redirects are skipped. The k-th article kept
 goes to chunk ``k % chunks``: the assignment depends on the dump alone, never on timing or on the
@@ -503,26 +503,79 @@ def _gensim_not_redirect(elem, *args, **kwargs) -> bool:
     return elem.find(f"{{{namespace}}}redirect") is None
 
 
+def _init_gensim_worker() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the pool stops its workers with SIGTERM
+
+
 def _gensim_docs(dump: Path, stats: StageStats, processes: int) -> Iterator[dict]:
+    """gensim's own page reader and article processing, with ``WikiCorpus``'s settings.
+
+    Why not ``WikiCorpus.get_texts``: it forks a reader process and then a pool from a process
+    that already runs the pool's threads, and waits on a queue with no timeout, so a reader that
+    dies or a worker that wedges hangs the job for good (one such hang stopped a CI run). Here
+    the same gensim functions run in this process, with the bounded, in-order pool the other
+    engines use: the same documents, and any failure surfaces as an error.
+    """
+    from functools import partial
+
     from gensim.corpora.dictionary import Dictionary
-    from gensim.corpora.wikicorpus import WikiCorpus
+    from gensim.corpora.wikicorpus import (IGNORED_NAMESPACES, WikiCorpus, extract_pages,
+                                           process_article)
 
     if dump.suffix != ".bz2":
         raise InputError(f"{dump}: the gensim engine reads .xml.bz2 dumps only (compress it with bzip2)")
     with ExitStack() as stack:  # same up-front checks as the default engine
         open_dump(dump, stack)
     corpus = WikiCorpus(
-        str(dump), processes=max(1, processes), dictionary=Dictionary(), metadata=True,
+        str(dump), processes=1, dictionary=Dictionary(), metadata=True,
         tokenizer_func=_gensim_keep_lines, article_min_tokens=1, lower=False,
         filter_namespaces=("0",), filter_articles=_gensim_not_redirect,
     )
+    article = partial(process_article, tokenizer_func=corpus.tokenizer_func,
+                      token_min_len=corpus.token_min_len, token_max_len=corpus.token_max_len,
+                      lower=corpus.lower)
+    ignored = tuple(ns + ":" for ns in IGNORED_NAMESPACES)
     stats.bytes_in = dump.stat().st_size
-    try:
-        for lines, (pageid, title) in corpus.get_texts():
+
+    def batches(raw: IO[bytes]) -> Iterator[list[tuple[str, str, str]]]:
+        batch = []
+        for title, text, pageid in extract_pages(raw, corpus.filter_namespaces, corpus.filter_articles):
+            batch.append((text, title, pageid))
+            if len(batch) >= BATCH_PAGES:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    def kept(results: list[tuple[list[str], str, str]]) -> Iterator[dict]:
+        for lines, title, pageid in results:
+            if len(lines) < corpus.article_min_tokens or title.startswith(ignored):
+                continue
             stats.counters["pages"] += 1
             yield {"id": int(pageid), "title": title, "text": _encodable("\n".join(lines))}
-    except EOFError:
-        raise InputError(f"{dump}: truncated bz2 stream") from None
+
+    with ExitStack() as stack:
+        raw = stack.enter_context(bz2.BZ2File(dump))
+        try:
+            if processes <= 1:
+                for batch in batches(raw):
+                    yield from kept([article(a) for a in batch])
+                return
+            pool = stack.enter_context(
+                multiprocessing.get_context("fork").Pool(processes, _init_gensim_worker))
+            pending = None
+            for batch in batches(raw):  # read the next batch while the workers do this one
+                job = pool.map_async(article, batch, chunksize=8)
+                if pending is not None:
+                    yield from kept(pending.get())
+                pending = job
+            if pending is not None:
+                yield from kept(pending.get())
+        except EOFError:
+            raise InputError(f"{dump}: truncated bz2 stream") from None
+        except OSError as err:
+            raise InputError(f"{dump}: not a readable bz2 file ({err})") from None
 
 
 def chunk_paths(outdir: str | os.PathLike[str], chunks: int,
