@@ -2,6 +2,8 @@
 
 import bz2
 import json
+import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -222,6 +224,7 @@ def test_truncated_plain_xml_names_the_line(tmp_path):
 def small_blocks(monkeypatch):
     """Blocks of a few pages, so that the bundled sample makes many of them."""
     from prepsuite.text import extract
+    from prepsuite.text.multistream import index_for
 
     monkeypatch.setattr(extract, "BLOCK_BYTES", 3000)
 
@@ -257,3 +260,27 @@ def test_bad_xml_fails_alike_with_one_or_several_processes(small_blocks, tmp_pat
         assert not list((tmp_path / f"out{processes}").glob("*")) if (tmp_path / f"out{processes}").exists() else True
     assert errors[0] == errors[1]
     assert errors[0].startswith(f"{path}: line ")
+
+
+def _die(*args: object) -> None:
+    """A worker killed mid-task, as the kernel's out-of-memory killer does it."""
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+@pytest.mark.timeout(120)  # multiprocessing.Pool waited for the lost task for ever
+@pytest.mark.parametrize("multistream", [False, True])
+def test_a_killed_worker_stops_the_extraction_with_an_error(tmp_path, monkeypatch, multistream):
+    from prepsuite.procpool import WorkerDied
+    from prepsuite.text import extract
+    from prepsuite.text.multistream import index_for
+
+    monkeypatch.setitem(extract._PAGE_TEXT, "fast", _die)
+    dump = prepsuite.sample_dump(multistream=multistream)
+    outputs = chunk_paths(tmp_path / "out", 2)
+    with pytest.raises(WorkerDied, match=r"zhwiki-20260101.*a worker process died"):
+        if multistream:  # chunk jobs: pages read here, their text made by the pool
+            extract.extract_chunks(dump, index_for(dump), [0, 1], 2, dict(enumerate(outputs)), processes=2,
+                                   engine="fast")
+        else:  # the whole dump: blocks of pages parsed and converted by the pool
+            extract_dump(dump, outputs, engine="fast", processes=2)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

@@ -353,19 +353,31 @@ _MAIN_PID = -1  # the process that installed _stop
 
 def _stop(signum: int, frame: object) -> None:
     if os.getpid() != _MAIN_PID:
-        # a worker that a library's pool forked from us without resetting SIGTERM: its pool stops it
-        # with SIGTERM, maybe while it holds the pool's queue lock; unwinding there would keep
-        # the lock and hang the pool's other workers and the pool's terminate(). Die at once.
+        # a process forked from us that got SIGTERM before _default_sigterm ran in it: a pool's
+        # worker, maybe holding the pool's queue lock; unwinding there would keep the lock and
+        # hang the pool's other workers and the pool's terminate(). Die at once.
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
         return
     raise SystemExit(128 + signum)
 
 
+def _default_sigterm() -> None:
+    """In a process forked from `prep` (a library's worker pool), SIGTERM kills at once again.
+
+    A Python-level handler runs only between bytecodes: a SIGTERM that lands just before a
+    worker blocks in C (waiting for its pool's queue lock) is noted and never acted on, and the
+    pool's terminate() then waits for that worker for ever (gensim's WikiCorpus pool hung so).
+    """
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def stop_on_sigterm() -> None:
     """`kill` and cluster schedulers stop a job with SIGTERM (SLURM at a job's time limit).
     Raised as SystemExit it unwinds as Ctrl-C does: temporary outputs are removed."""
     global _MAIN_PID
+    if _MAIN_PID == -1:
+        os.register_at_fork(after_in_child=_default_sigterm)
     _MAIN_PID = os.getpid()
     signal.signal(signal.SIGTERM, _stop)
 

@@ -23,10 +23,8 @@ from __future__ import annotations
 import bz2
 import io
 import json
-import multiprocessing
 import os
 import re
-import signal
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -35,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from ..procpool import WorkerDied, WorkerPool
 from ..stats import StageStats
 from ..textio import InputError, atomic_output
 
@@ -283,7 +282,6 @@ _WORKER_SITE: SiteInfo = SiteInfo()
 def _init_worker(site: SiteInfo) -> None:
     global _WORKER_SITE
     _WORKER_SITE = site
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the pool stops its workers with SIGTERM: at once
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -391,7 +389,7 @@ def _is_article(page: Page, stats: StageStats) -> bool:
     return True
 
 
-def _page_docs(pages: Iterator[Page], site: list[SiteInfo], processes: int,
+def _page_docs(pages: Iterator[Page], site: list[SiteInfo], processes: int, what: str,
                engine: str = "wikiextractor") -> Iterator[dict]:
     """Plain text of ``pages`` (articles only), in order; ``site`` fills while pages are read."""
     page_text = _PAGE_TEXT[engine]
@@ -415,22 +413,19 @@ def _page_docs(pages: Iterator[Page], site: list[SiteInfo], processes: int,
             _init_worker(site[0] if site else SiteInfo())
             yield from emit(batch, [page_text(pg) for pg in batch])
         return
-    pool = None
-    try:
+    with ExitStack() as stack:
+        pool = None
         pending = None
         for batch in batches():
             if pool is None:
-                ctx = multiprocessing.get_context("fork")
-                pool = ctx.Pool(processes, _init_worker, (site[0] if site else SiteInfo(),))
-            job = (batch, pool.map_async(page_text, batch, chunksize=8))
+                pool = stack.enter_context(WorkerPool(processes, what, _init_worker,
+                                                      (site[0] if site else SiteInfo(),)))
+            job = (batch, pool.map(page_text, batch, chunksize=max(8, -(-len(batch) // processes))))
             if pending is not None:  # parse this batch while the previous one is extracted
                 yield from emit(pending[0], pending[1].get())
             pending = job
         if pending is not None:
             yield from emit(pending[0], pending[1].get())
-    finally:
-        if pool is not None:
-            pool.terminate()
 
 
 BLOCK_BYTES = 4 << 20
@@ -469,9 +464,9 @@ def _parallel_docs(dump: Path, stats: StageStats, processes: int, engine: str,
         try:
             for block, line in scanner.blocks(BLOCK_BYTES):
                 if pool is None:
-                    ctx = multiprocessing.get_context("fork")
-                    pool = ctx.Pool(processes, _init_worker, (site[0] if site else SiteInfo(),))
-                pending.append(pool.apply_async(_block_docs, ((block, line, str(dump), engine),)))
+                    pool = stack.enter_context(WorkerPool(processes, str(dump), _init_worker,
+                                                          (site[0] if site else SiteInfo(),)))
+                pending.append(pool.apply(_block_docs, (block, line, str(dump), engine)))
                 stats.bytes_in = scanner.count
                 if progress is not None:
                     progress(offset())
@@ -480,10 +475,9 @@ def _parallel_docs(dump: Path, stats: StageStats, processes: int, engine: str,
             while pending:
                 yield from _collect(pending.popleft().get(), stats)
         except (EOFError, OSError) as err:
+            if isinstance(err, WorkerDied):
+                raise
             raise _decompress_error(dump, offset(), err) from None
-        finally:
-            if pool is not None:
-                pool.terminate()
         stats.bytes_in = scanner.count
 
 
@@ -501,11 +495,6 @@ def _gensim_keep_lines(text: str, token_min_len: int, token_max_len: int, lower:
 def _gensim_not_redirect(elem, *args, **kwargs) -> bool:
     namespace = kwargs.get("namespace", "")
     return elem.find(f"{{{namespace}}}redirect") is None
-
-
-def _init_gensim_worker() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the pool stops its workers with SIGTERM
 
 
 def _gensim_docs(dump: Path, stats: StageStats, processes: int) -> Iterator[dict]:
@@ -562,11 +551,10 @@ def _gensim_docs(dump: Path, stats: StageStats, processes: int) -> Iterator[dict
                 for batch in batches(raw):
                     yield from kept([article(a) for a in batch])
                 return
-            pool = stack.enter_context(
-                multiprocessing.get_context("fork").Pool(processes, _init_gensim_worker))
+            pool = stack.enter_context(WorkerPool(processes, str(dump)))
             pending = None
             for batch in batches(raw):  # read the next batch while the workers do this one
-                job = pool.map_async(article, batch, chunksize=8)
+                job = pool.map(article, batch, chunksize=-(-len(batch) // processes))
                 if pending is not None:
                     yield from kept(pending.get())
                 pending = job
@@ -574,6 +562,8 @@ def _gensim_docs(dump: Path, stats: StageStats, processes: int) -> Iterator[dict
                 yield from kept(pending.get())
         except EOFError:
             raise InputError(f"{dump}: truncated bz2 stream") from None
+        except WorkerDied:
+            raise
         except OSError as err:
             raise InputError(f"{dump}: not a readable bz2 file ({err})") from None
 
@@ -610,7 +600,7 @@ def extract_dump(dump: str | os.PathLike[str], outputs: list[Path], engine: str 
     elif engine in _PAGE_TEXT:
         site: list[SiteInfo] = []
         pages = (pg for pg in iter_pages(dump, stats, site, progress) if _is_article(pg, stats))
-        docs = _page_docs(pages, site, processes, engine)
+        docs = _page_docs(pages, site, processes, str(dump), engine)
     else:
         docs = _gensim_docs(dump, stats, processes)
     _write_round_robin(docs, outputs, stats, dump)
@@ -640,7 +630,7 @@ def chunk_docs(dump: str | os.PathLike[str], index: str | os.PathLike[str] | Non
         report = (lambda _position: progress(reader.done)) if progress is not None else None
         pages = (pg for pg in parse_pages(reader, dump, lambda: reader.position, stats, site, report)
                  if _is_article(pg, stats))
-        yield from _page_docs(pages, site, processes, engine)
+        yield from _page_docs(pages, site, processes, str(dump), engine)
     except InputError as err:
         # a line of the chunk's own document (header, its streams or blocks, closing tag): name
         # the stream or block of the dump it came from instead
