@@ -296,7 +296,7 @@ def test_one_job_from_streams_refuses_what_it_cannot_do(prep, multistream, tmp_p
     assert result.exit_code == 1 and "--chunk 3 is beyond --chunks 2" in result.output
     result = prep("process", dump, tmp_path / "o.jsonl", "--chunk", "1", "--chunks", "2",
                   "--extract-engine", "gensim", ok=False)
-    assert result.exit_code == 1 and "single-stream dumps only" in result.output
+    assert result.exit_code == 1 and "gensim reads the whole dump itself, never one chunk" in result.output
     assert not (tmp_path / "o.jsonl").exists()
 
 

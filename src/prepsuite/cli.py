@@ -255,7 +255,8 @@ def process(
         if index is None:
             check_splittable(input)
         if extract_engine == Engine.gensim:
-            raise ValueError("--extract-engine gensim reads single-stream dumps only; use wikiextractor or fast")
+            raise ValueError("--extract-engine gensim reads the whole dump itself, never one chunk of it; "
+                             "use wikiextractor or fast, or `prep extract --engine gensim` then `prep process`")
         # a bar's total reads the index once more: only when a bar is drawn (not in workflow jobs)
         total = chunk_sizes(input, index, chunks)[chunk - 1] if err.is_terminal else None
         with byte_progress(f"process chunk {chunk}/{chunks}", total, err) as progress:
