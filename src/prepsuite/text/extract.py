@@ -27,17 +27,19 @@ import os
 import re
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 from ..procpool import WorkerDied, WorkerPool
 from ..stats import StageStats
 from ..textio import InputError, atomic_output
 
 ENGINES = ("wikiextractor", "fast", "gensim")
+T = TypeVar("T")
+R = TypeVar("R")
 BATCH_PAGES = 256
 
 
@@ -389,43 +391,55 @@ def _is_article(page: Page, stats: StageStats) -> bool:
     return True
 
 
+def _batched(items: Iterable[T]) -> Iterator[list[T]]:
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= BATCH_PAGES:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _pooled(batches: Iterator[list[T]], fn: Callable[[T], R], processes: int,
+            start_pool: Callable[[], WorkerPool]) -> Iterator[tuple[list[T], list[R]]]:
+    """Each batch with ``fn`` of its items, in order; the workers do one batch while the next
+    is read. The pool starts with the first batch: its initializer may need what reading that
+    batch found (the site's namespaces)."""
+    with ExitStack() as stack:
+        pool = None
+        pending = None
+        for batch in batches:
+            if pool is None:
+                pool = stack.enter_context(start_pool())
+            job = (batch, pool.map(fn, batch, chunksize=-(-len(batch) // processes)))
+            if pending is not None:
+                yield pending[0], pending[1].get()
+            pending = job
+        if pending is not None:
+            yield pending[0], pending[1].get()
+
+
 def _page_docs(pages: Iterator[Page], site: list[SiteInfo], processes: int, what: str,
                engine: str = "wikiextractor") -> Iterator[dict]:
     """Plain text of ``pages`` (articles only), in order; ``site`` fills while pages are read."""
     page_text = _PAGE_TEXT[engine]
-
-    def batches() -> Iterator[list[Page]]:
-        batch: list[Page] = []
-        for pg in pages:
-            batch.append(pg)
-            if len(batch) >= BATCH_PAGES:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
 
     def emit(batch: list[Page], texts: list[str]) -> Iterator[dict]:
         for pg, text in zip(batch, texts):
             yield {"id": pg.id, "title": pg.title, "text": text}
 
     if processes <= 1:
-        for batch in batches():
+        for batch in _batched(pages):
             _init_worker(site[0] if site else SiteInfo())
             yield from emit(batch, [page_text(pg) for pg in batch])
         return
-    with ExitStack() as stack:
-        pool = None
-        pending = None
-        for batch in batches():
-            if pool is None:
-                pool = stack.enter_context(WorkerPool(processes, what, _init_worker,
-                                                      (site[0] if site else SiteInfo(),)))
-            job = (batch, pool.map(page_text, batch, chunksize=max(8, -(-len(batch) // processes))))
-            if pending is not None:  # parse this batch while the previous one is extracted
-                yield from emit(pending[0], pending[1].get())
-            pending = job
-        if pending is not None:
-            yield from emit(pending[0], pending[1].get())
+    def start() -> WorkerPool:  # once the first batch is read: site is known by then
+        return WorkerPool(processes, what, _init_worker, (site[0] if site else SiteInfo(),))
+
+    for batch, texts in _pooled(_batched(pages), page_text, processes, start):
+        yield from emit(batch, texts)
 
 
 BLOCK_BYTES = 4 << 20
@@ -527,16 +541,6 @@ def _gensim_docs(dump: Path, stats: StageStats, processes: int) -> Iterator[dict
     ignored = tuple(ns + ":" for ns in IGNORED_NAMESPACES)
     stats.bytes_in = dump.stat().st_size
 
-    def batches(raw: IO[bytes]) -> Iterator[list[tuple[str, str, str]]]:
-        batch = []
-        for title, text, pageid in extract_pages(raw, corpus.filter_namespaces, corpus.filter_articles):
-            batch.append((text, title, pageid))
-            if len(batch) >= BATCH_PAGES:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
-
     def kept(results: list[tuple[list[str], str, str]]) -> Iterator[dict]:
         for lines, title, pageid in results:
             if len(lines) < corpus.article_min_tokens or title.startswith(ignored):
@@ -544,22 +548,17 @@ def _gensim_docs(dump: Path, stats: StageStats, processes: int) -> Iterator[dict
             stats.counters["pages"] += 1
             yield {"id": int(pageid), "title": title, "text": _encodable("\n".join(lines))}
 
-    with ExitStack() as stack:
-        raw = stack.enter_context(bz2.BZ2File(dump))
+    with bz2.BZ2File(dump) as raw:
         try:
+            pages = ((text, title, pageid) for title, text, pageid
+                     in extract_pages(raw, corpus.filter_namespaces, corpus.filter_articles))
             if processes <= 1:
-                for batch in batches(raw):
+                for batch in _batched(pages):
                     yield from kept([article(a) for a in batch])
                 return
-            pool = stack.enter_context(WorkerPool(processes, str(dump)))
-            pending = None
-            for batch in batches(raw):  # read the next batch while the workers do this one
-                job = pool.map(article, batch, chunksize=-(-len(batch) // processes))
-                if pending is not None:
-                    yield from kept(pending.get())
-                pending = job
-            if pending is not None:
-                yield from kept(pending.get())
+            for _, results in _pooled(_batched(pages), article, processes,
+                                      lambda: WorkerPool(processes, str(dump))):
+                yield from kept(results)
         except EOFError:
             raise InputError(f"{dump}: truncated bz2 stream") from None
         except WorkerDied:
