@@ -262,6 +262,20 @@ def test_bad_xml_fails_alike_with_one_or_several_processes(small_blocks, tmp_pat
     assert errors[0].startswith(f"{path}: line ")
 
 
+@pytest.mark.parametrize("processes", [1, 2])
+def test_gensim_engine_names_the_line_of_malformed_xml_and_writes_nothing(tmp_path, processes):
+    """gensim's reader raised ElementTree's bare error (in get_texts' reader process: a hang)."""
+    xml = bz2.decompress(Path(prepsuite.sample_dump()).read_bytes())
+    at = xml.index(b"<page>", len(xml) // 2)
+    dump = tmp_path / "dump.xml.bz2"
+    dump.write_bytes(bz2.compress(xml[:at] + b"<page><title>x</title></pag>" + xml[at:]))
+    line = xml[:at].count(b"\n") + 1
+    outputs = chunk_paths(tmp_path / "out", 2)
+    with pytest.raises(InputError, match=rf"dump.xml.bz2: line {line}, column \d+: malformed XML \(mismatched tag\)"):
+        extract_dump(dump, outputs, engine="gensim", processes=processes)
+    assert not any(p.exists() for p in outputs)
+
+
 def _die(*args: object) -> None:
     """A worker killed mid-task, as the kernel's out-of-memory killer does it."""
     os.kill(os.getpid(), signal.SIGKILL)

@@ -561,6 +561,10 @@ def _gensim_docs(dump: Path, stats: StageStats, processes: int) -> Iterator[dict
                 yield from kept(results)
         except EOFError:
             raise InputError(f"{dump}: truncated bz2 stream") from None
+        except ET.ParseError as err:
+            from .pagescan import etree_error
+
+            raise etree_error(str(dump), err) from None
         except WorkerDied:
             raise
         except OSError as err:
