@@ -13,9 +13,11 @@ import codecs
 import json
 import os
 import re
+import signal
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -196,24 +198,91 @@ def atomic_output(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO[
         yield sys.stdout.buffer if "b" in mode else sys.stdout
         sys.stdout.flush()
         return
-    target = Path(path)
-    check_output_path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    with atomic_outputs([path], mode) as (fh,):
+        yield fh
+
+
+@contextmanager
+def atomic_outputs(paths: Iterable[str | os.PathLike[str]], mode: str = "w") -> Iterator[list[IO[Any]]]:
+    """Files that appear at ``paths`` together, only if the block finishes without an exception.
+
+    Why together: the chunks of one extraction are one result; a directory holding some of them
+    would look like a whole dump cut in fewer pieces. Every file is written and synced under its
+    temporary name first, then all are renamed with SIGINT and SIGTERM held back, so a Ctrl-C or
+    a scheduler's stop in the middle of the renames takes effect after the last one. (A SIGKILL
+    there can still leave some renamed: nothing can hold it back.)
+    """
+    staged: list[_Staged] = []
     try:
+        for path in paths:
+            staged.append(_Staged(Path(path), mode))
+        yield [s.file for s in staged]
+        for s in staged:
+            s.finish()
+        with stops_held():
+            for s in staged:
+                os.replace(s.tmp, s.target)
+    except BaseException:
+        for s in staged:
+            s.discard()
+        raise
+
+
+class _Staged:
+    """One output written under a temporary name beside its target (same file system, so the
+    rename into place is atomic)."""
+
+    def __init__(self, target: Path, mode: str):
+        check_output_path(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self.target = target
+        fd, self.tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         kwargs: dict[str, Any] = {} if "b" in mode else {"encoding": "utf-8", "newline": "\n"}
-        with os.fdopen(fd, mode, **kwargs) as fh:
-            yield fh
+        try:
+            self.file: IO[Any] = os.fdopen(fd, mode, **kwargs)
+        except BaseException:
+            os.close(fd)
+            os.unlink(self.tmp)
+            raise
+
+    def finish(self) -> None:
+        """Everything written reaches the disk before the file can appear under its name."""
+        with self.file as fh:
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; outputs get the usual mode
-        os.replace(tmp, target)
-    except BaseException:
+        os.chmod(self.tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; outputs get the usual mode
+
+    def discard(self) -> None:
+        self.file.close()
         try:
-            os.unlink(tmp)
-        except FileNotFoundError:
+            os.unlink(self.tmp)
+        except FileNotFoundError:  # renamed already, or never there
             pass
-        raise
+
+
+@contextmanager
+def stops_held() -> Iterator[None]:
+    """SIGINT and SIGTERM that arrive inside the block take effect when it ends.
+
+    A stop is noted by a handler of this block's own and delivered again to the handler that was
+    there before (Ctrl-C's KeyboardInterrupt, `prep`'s SystemExit on SIGTERM) once the block is
+    done. Python lets only the main thread set handlers; elsewhere the block is not protected.
+    """
+    stops = (signal.SIGINT, signal.SIGTERM)
+    if (threading.current_thread() is not threading.main_thread()
+            or any(signal.getsignal(sig) is None for sig in stops)):  # None: set outside Python
+        yield
+        return
+    noted: list[int] = []
+    before = {sig: signal.signal(sig, lambda signum, frame: noted.append(signum))
+              for sig in stops}
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+        for sig in dict.fromkeys(noted):
+            signal.raise_signal(sig)
 
 
 def current_umask() -> int:

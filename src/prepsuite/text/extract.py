@@ -35,7 +35,7 @@ from typing import IO, TypeVar
 
 from ..procpool import WorkerDied, WorkerPool
 from ..stats import StageStats
-from ..textio import InputError, atomic_output
+from ..textio import InputError, atomic_outputs
 
 ENGINES = ("wikiextractor", "fast", "gensim")
 T = TypeVar("T")
@@ -665,8 +665,8 @@ def extract_chunks(dump: str | os.PathLike[str], index: str | os.PathLike[str] |
     ``k``'s compressed bytes read so far.
     """
     result = StageStats("extract")
-    with ExitStack() as stack:
-        files = {k: stack.enter_context(atomic_output(outputs[k])) for k in todo}
+    with atomic_outputs([outputs[k] for k in todo]) as opened:
+        files = dict(zip(todo, opened))
         for k in todo:
             stats = StageStats("extract").start()
             advance = (lambda done, k=k: progress(k, done)) if progress is not None else None
@@ -678,8 +678,8 @@ def extract_chunks(dump: str | os.PathLike[str], index: str | os.PathLike[str] |
 
 def _write_round_robin(docs: Iterator[dict], outputs: list[Path], stats: StageStats, dump: Path) -> None:
     """Deal ``docs`` to the JSON-lines files ``outputs`` in turn, written atomically."""
-    with ExitStack() as stack:
-        _write_docs(docs, [stack.enter_context(atomic_output(p)) for p in outputs], stats, dump)
+    with atomic_outputs(outputs) as files:
+        _write_docs(docs, files, stats, dump)
 
 
 def _write_docs(docs: Iterator[dict], files: list[IO[str]], stats: StageStats, dump: Path) -> None:
