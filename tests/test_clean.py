@@ -177,3 +177,18 @@ def test_a_repeated_rule_stops_when_nothing_changes_and_refuses_to_run_forever(t
                           encoding="utf-8")
     with pytest.raises(ValueError, match="rule 'swaps' still changes the text after 1000 repetitions"):
         clean_text("ab", load_rules(rules_file))
+
+
+@pytest.mark.parametrize("raw", [
+    "", " ", "\u3000\t\n", "甲", " 甲", "甲 ", "  甲\u3000\u3000乙\n丙  ", "a\xa0b\u2028c\x85d",
+    "a\x1cb\x1fc", "a\x0bb\x0cc\rd",            # whitespace to both str.split and the rule
+    "a\u200bb", "\ufeff甲 乙", "a\x00b\x08c", "a\x0eb\x1bc", "a\x7fb",  # only to the rule
+])
+def test_whitespace_is_normalised_as_the_rule_says_with_its_count(raw):
+    """clean_text does normalize_whitespace's work with str.split where it can: the same text and
+    the same count of runs replaced as the rule's own regex."""
+    rule = next(r for r in BUILTIN_RULES if r.name == "normalize_whitespace")
+    expected, runs = rule.apply(raw)
+    hits: Counter[str] = Counter()
+    assert clean_text(raw, [rule], hits) == expected.strip()
+    assert hits["normalize_whitespace"] == runs

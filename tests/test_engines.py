@@ -69,6 +69,28 @@ def test_rjieba_engine_equals_jieba_on_random_mixtures(hmm):
     assert diffs == [], diffs[:5]
 
 
+def test_rjieba_engine_converts_tokens_as_jieba_does():
+    """Tokens converted one by one (--convert-tokens) give the same line by either engine,
+    spaced or not, with or without the ASCII runs that jieba splits."""
+    import random
+
+    from prepsuite.text.convert import TokenConverter
+
+    words = ["畢昇", "昇", "電腦", "軟體", "中国", "的", "測試", "5-16", "J.G", "abc", "臺灣"]
+    spaces = ["", " ", "  ", "\t", "\u3000"]
+    rng = random.Random(11)
+    lines = [rng.choice(spaces) + "".join(rng.choice(words) + rng.choice(spaces[:2] * 4 + spaces)
+                                          for _ in range(rng.randint(1, 10)))
+             for _ in range(2000)]
+    fast, _ = make_cutter("rjieba", True)
+    slow, _ = make_cutter("jieba", True)
+    conv = TokenConverter("t2s")
+    diffs = [(line, got, expected) for line in lines
+             if (got := fast.joined(line, conv.__getitem__)) != (expected := join_tokens(map(conv, slow(line))))]
+    assert diffs == [], diffs[:5]
+    assert any(" " in line.strip() for line in lines) and conv["畢"] == "毕"
+
+
 def test_user_dictionary_falls_back_to_jieba(tmp_path, caplog):
     user_dict = tmp_path / "user.dict"
     user_dict.write_text("杭研大厦 10 n\n", encoding="utf-8")

@@ -32,6 +32,8 @@ ENGINES = ("rjieba", "jieba")
 
 # ASCII punctuation that jieba keeps inside its blocks (jieba.re_han_default): where rjieba differs
 _JIEBA_ONLY = re.compile(r"[+#&._%\-]")
+# whitespace other than single spaces between words
+_NOT_SINGLE_SPACED = re.compile(r"[^\S ]|  |^ | $")
 
 Cut = Callable[[str], Iterable[str]]
 
@@ -125,6 +127,13 @@ class _RjiebaCut:
 
     def joined(self, text: str, convert: Callable[[str], str] | None = None) -> str:
         """The segmented line; ``convert``, if given, is applied to every token."""
+        if _JIEBA_ONLY.search(text) is None and _NOT_SINGLE_SPACED.search(text) is None:
+            # Cleaned text, the usual case: its only whitespace is single spaces between words,
+            # each a token " " that joins as three spaces; replacing those is one C-level pass,
+            # where splitting the line and joining it again makes a string per token.
+            tokens = self.fast_cut(text, self.hmm)
+            line = " ".join(map(convert, tokens) if convert is not None else tokens)
+            return line.replace("   ", " ") if " " in text else line
         line = " ".join(self.fast_cut(text, self.hmm))
         if _JIEBA_ONLY.search(line):
             line = _CANDIDATE.sub(self._fix, line)
