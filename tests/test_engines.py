@@ -171,3 +171,36 @@ def test_converted_tokens_are_the_same_with_either_engine(engine):
     convert = make_converter("t2s").convert
     assert out[1:] == [" ".join(convert(t) for t in join_tokens(cut(line)).split(" ")) if line else ""
                        for line in SAMPLE]
+
+
+@pytest.mark.parametrize("engine", ["python", "cpp"])
+def test_each_stage_counts_the_bytes_it_saw_when_chained(engine):
+    # the chained stages hand each document's UTF-8 length on instead of encoding it again:
+    # every stage's in/out bytes must still be those of the texts that passed it
+    from prepsuite.text.clean import clean_records
+    from prepsuite.text.segment import segment_records
+
+    seen: dict[str, list[str]] = {}
+
+    def tap(name, records):
+        for rec in records:
+            seen.setdefault(name, []).append(rec.text)
+            yield rec
+
+    docs = [a.text for a in ARTICLES] + ["{{Coord|1|2}}（）", "漢字 和  ＡＢＣ 測試 5-16"]
+    clean, convert, segment = StageStats("clean"), StageStats("convert"), StageStats("segment")
+    recs = tap("raw", (Record(t, i) for i, t in enumerate(docs, 1)))
+    recs = tap("cleaned", clean_records(recs, clean))
+    recs = tap("converted", convert_records(recs, convert, "t2s", engine))
+    out = list(tap("segmented", segment_records(recs, segment, engine="rjieba")))
+
+    def size(name):
+        return sum(len(t.encode("utf-8")) for t in seen[name])
+
+    dropped = clean.rejected["empty_after_cleaning"]  # the template-only document, at least
+    assert dropped >= 1 and len(out) == len(docs) - dropped
+    assert (clean.bytes_in, clean.bytes_out) == (size("raw"), size("cleaned"))
+    assert (convert.bytes_in, convert.bytes_out) == (size("cleaned"), size("converted"))
+    assert (segment.bytes_in, segment.bytes_out) == (size("converted"), size("segmented"))
+    assert size("segmented") != size("converted") != size("raw")
+    assert [r.size for r in out] == [len(t.encode("utf-8")) for t in seen["segmented"]]

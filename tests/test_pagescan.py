@@ -121,3 +121,44 @@ def test_garbage_between_pages_or_after_the_last():
     assert isinstance(fast, InputError) and "between pages" in str(fast)
     fast, _ = both(HEAD + page() + "</mediawiki>\n<more/>\n")
     assert isinstance(fast, InputError) and "after the last page" in str(fast)
+
+
+def real_page(pid, contributor, extras="", text="正文 [[連結]]", sha1="<sha1>abc123</sha1>\n"):
+    """A page laid out as Wikimedia's zhwiki exports are (fields in MediaWiki's order)."""
+    return (f"  <page>\n    <title>頁{pid}</title>\n    <ns>0</ns>\n    <id>{pid}</id>\n    <revision>\n"
+            f"      <id>{pid}0</id>\n      <parentid>{pid}9</parentid>\n"
+            f"      <timestamp>2024-05-0{pid % 9 + 1}T10:00:00Z</timestamp>\n"
+            f"      <contributor>\n        {contributor}\n      </contributor>\n{extras}"
+            "      <model>wikitext</model>\n      <format>text/x-wiki</format>\n"
+            f'      <text bytes="20" sha1="abc123" xml:space="preserve">{text}</text>\n'
+            f"      {sha1}    </revision>\n  </page>\n")
+
+
+def test_pages_in_mediawikis_field_order_take_the_fast_pattern_with_the_same_result():
+    from prepsuite.text.pagescan import _PAGE, _USUAL_PAGE
+
+    usual = [
+        real_page(1, "<username>甲</username>\n        <id>7</id>"),
+        real_page(2, "<ip>192.0.2.1</ip>", "      <minor />\n"),
+        real_page(3, "<username>乙</username>\n        <id>8</id>",
+                  "      <comment>/* 歷史 */ 補充</comment>\n      <origin>30</origin>\n"),
+        real_page(4, "<ip>2001:db8::1</ip>", "      <minor/>\n      <comment>修正</comment>\n", sha1=""),
+        real_page(5, "<username>丙</username><id>9</id>", text="a &lt;b&gt; &#20013;"),
+    ]
+    other = [  # valid, in another shape: the generic pattern or ElementTree reads them
+        real_page(6, '<username deleted="deleted" />'),
+        real_page(7, "<username>丁</username>\n        <id>1</id>", "      <comment>&quot;x&quot;</comment>\n"),
+        page(pid="8"),
+        real_page(9, "<username>戊</username>\n        <id>2</id>", "      <restrictions>x</restrictions>\n"),
+    ]
+    for xml in usual:
+        data = xml.strip().encode()
+        fast, generic = _USUAL_PAGE.match(data), _PAGE.match(data)
+        assert fast is not None and generic is not None, xml
+        names = ("title", "ns", "id", "redirect", "revid", "text")
+        assert (fast.span(), fast.group(*names)) == (generic.span(), generic.group(*names))
+    assert all(_USUAL_PAGE.match(xml.strip().encode()) is None for xml in other)
+    mixed = HEAD + "".join(p for pair in zip(usual, other + [page(pid="10")]) for p in pair) + "</mediawiki>\n"
+    fast, slow = both(mixed)
+    assert fast == slow and len(fast[0]) == 10
+    assert [pg.timestamp[:10] for pg in fast[0][:5:2]] == ["2024-05-02", "2024-05-03", "2024-05-04"]

@@ -38,15 +38,19 @@ class StageStats:
         self.seconds += time.perf_counter() - self._started
         return self
 
-    def count_in(self, text: str) -> None:
+    def count_in(self, text: str, size: int = -1) -> None:
+        """Count ``text`` in; ``size`` is its UTF-8 length where known (-1: encode to find it)."""
         self.docs_in += 1
         self.chars_in += len(text)
-        self.bytes_in += len(text.encode("utf-8"))
+        self.bytes_in += size if size >= 0 else len(text.encode("utf-8"))
 
-    def count_out(self, text: str) -> None:
+    def count_out(self, text: str) -> int:
+        """Count ``text`` out; its UTF-8 length, for the next stage's :meth:`count_in`."""
+        size = len(text.encode("utf-8"))
         self.docs_out += 1
         self.chars_out += len(text)
-        self.bytes_out += len(text.encode("utf-8"))
+        self.bytes_out += size
+        return size
 
     def count_passed(self, text: str, size: int | None = None) -> None:
         """``count_in`` and ``count_out`` of a text that leaves unchanged (encoded once; not at

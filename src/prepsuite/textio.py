@@ -47,9 +47,12 @@ class Record:
     text: str
     lineno: int
     fields: dict[str, Any] | None = None
+    #: UTF-8 bytes of ``text`` when a stage has counted them already, else -1: the next stage's
+    #: stats take it from here instead of encoding the text again.
+    size: int = -1
 
-    def with_text(self, text: str) -> "Record":
-        return Record(text, self.lineno, self.fields)
+    def with_text(self, text: str, size: int = -1) -> "Record":
+        return Record(text, self.lineno, self.fields, size)
 
 
 @dataclass

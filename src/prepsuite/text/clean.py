@@ -275,7 +275,7 @@ def clean_records(records: Iterable[Record], stats: StageStats, rules: list[Rule
     rules = rules if rules is not None else list(BUILTIN_RULES)
     for rec in records:
         started = perf_counter()
-        stats.count_in(rec.text)
+        stats.count_in(rec.text, rec.size)
         cleaned = clean_text(rec.text, rules, stats.counters)
         stats.seconds += perf_counter() - started
         if not cleaned and not keep_empty:
@@ -283,8 +283,7 @@ def clean_records(records: Iterable[Record], stats: StageStats, rules: list[Rule
             if rejects is not None:
                 rejects.add(source, rec.lineno, "empty_after_cleaning")
             continue
-        stats.count_out(cleaned)
-        yield rec.with_text(cleaned)
+        yield rec.with_text(cleaned, stats.count_out(cleaned))
 
 
 def describe_rules(rules: Iterable[Rule] = BUILTIN_RULES) -> list[tuple[str, str]]:

@@ -171,16 +171,16 @@ def convert_records(records: Iterable[Record], stats: StageStats, config: str = 
         cc = make_converter(config)
         for rec in records:
             started = perf_counter()
-            stats.count_in(rec.text)
+            stats.count_in(rec.text, rec.size)
             out = cc.convert(rec.text)
-            stats.count_out(out)
+            size = stats.count_out(out)
             stats.seconds += perf_counter() - started
-            yield rec.with_text(out)
+            yield rec.with_text(out, size)
         return
     batch: list[Record] = []
     size = 0
     for rec in records:
-        stats.count_in(rec.text)
+        stats.count_in(rec.text, rec.size)
         batch.append(rec)
         size += len(rec.text)
         if size >= batch_bytes:
@@ -192,8 +192,7 @@ def convert_records(records: Iterable[Record], stats: StageStats, config: str = 
 def _flush(batch: list[Record], stats: StageStats, config: str) -> Iterator[Record]:
     started = perf_counter()
     converted = convert_batch_cpp([r.text for r in batch], config)
-    for out in converted:
-        stats.count_out(out)
+    sizes = [stats.count_out(out) for out in converted]
     stats.seconds += perf_counter() - started
-    for rec, out in zip(batch, converted):
-        yield rec.with_text(out)
+    for rec, out, size in zip(batch, converted, sizes):
+        yield rec.with_text(out, size)

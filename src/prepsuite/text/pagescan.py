@@ -50,6 +50,23 @@ _PAGE = re.compile(
     + rb"<text\b[^<>]*?(?:/>|>(?P<text>[^<\r\x00-\x08\x0b\x0c\x0e-\x1f]*)</text>)"
     + _elements("c", "d") + rb"</revision>\s*</page>"
 )
+# The same pages in the field order MediaWiki's exports use (parentid, timestamp, contributor,
+# minor, comment, origin, model, format, text, sha1), spelt out: twice as fast as _PAGE's
+# generic fields, whose every element costs a tag-name scan, a back-reference and alternatives.
+# Every page it matches, _PAGE matches too, from the same '<page>' to the same '</page>' (text
+# holds no '<', so a page ends at its first '</page>') with the same groups; any other page is
+# left to _PAGE.
+_TEXT_CHARS = rb"[^<\r\x00-\x08\x0b\x0c\x0e-\x1f]*"
+_USUAL_PAGE = re.compile(
+    rb"<page>\s*<title>(?P<title>" + _TEXT_CHARS + rb")</title>\s*<ns>(?P<ns>-?\d+)</ns>\s*"
+    rb"<id>(?P<id>\d+)</id>\s*(?P<redirect><redirect\b[^<>]*/>\s*)?<revision>\s*<id>(?P<revid>\d+)</id>"
+    rb"(?:\s*<parentid>\d+</parentid>)?\s*<timestamp>" + _CHARS + rb"</timestamp>\s*<contributor>\s*"
+    rb"(?:<username>" + _CHARS + rb"</username>\s*<id>\d+</id>|<ip>" + _CHARS + rb"</ip>)\s*</contributor>"
+    rb"(?:\s*<minor\s*/>)?(?:\s*<comment>" + _CHARS + rb"</comment>)?(?:\s*<origin>\d+</origin>)?"
+    rb"\s*<model>" + _CHARS + rb"</model>\s*<format>" + _CHARS + rb"</format>\s*"
+    rb"<text\b[^<>]*?(?:/>|>(?P<text>" + _TEXT_CHARS + rb")</text>)"
+    rb"(?:\s*<sha1>[0-9a-z]*</sha1>)?\s*</revision>\s*</page>"
+)
 _ENTITY = re.compile(r"&(lt|gt|amp|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);")
 _NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
 
@@ -230,7 +247,16 @@ class PageScanner:
         """The complete pages in ``_buf[_pos:end]``: by the regex, or one by one by ElementTree."""
         buf, make = self._buf, self.page
         pos = self._pos
-        for m in _PAGE.finditer(buf, pos, end):
+        usual, search = _USUAL_PAGE.match, _PAGE.search
+        while True:
+            # what _PAGE.finditer would give: the leftmost page from pos on (it opens at the first
+            # '<page>'), taken by the faster _USUAL_PAGE where it matches there
+            at = buf.find(PAGE_OPEN, pos, end)
+            m = usual(buf, at, end) if at >= 0 else None
+            if m is None:
+                m = search(buf, pos, end)
+                if m is None:
+                    break
             if m.start() != pos and buf[pos:m.start()].strip():
                 yield from self._irregular(pos, m.start())
             pos = m.end()

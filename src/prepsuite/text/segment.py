@@ -172,12 +172,12 @@ def segment_records(records: Iterable[Record], stats: StageStats, hmm: bool = Tr
     joined = getattr(cut, "joined", None)
     for rec in records:
         started = perf_counter()
-        stats.count_in(rec.text)
+        stats.count_in(rec.text, rec.size)
         if joined is not None:
             out = joined(rec.text, convert.__getitem__ if convert is not None else None)
         else:
             tokens = cut(rec.text)
             out = join_tokens(map(convert, tokens) if convert is not None else tokens)
-        stats.count_out(out)
+        size = stats.count_out(out)
         stats.seconds += perf_counter() - started
-        yield rec.with_text(out)
+        yield rec.with_text(out, size)
