@@ -204,3 +204,32 @@ def test_each_stage_counts_the_bytes_it_saw_when_chained(engine):
     assert (segment.bytes_in, segment.bytes_out) == (size("converted"), size("segmented"))
     assert size("segmented") != size("converted") != size("raw")
     assert [r.size for r in out] == [len(t.encode("utf-8")) for t in seen["segmented"]]
+
+
+def test_the_fast_join_is_taken_exactly_where_text_is_single_spaced_without_jiebas_punctuation():
+    import re
+    import sys
+
+    from prepsuite.text.segment import _JIEBA_ONLY, _JIEBA_ONLY_OR_ODD_SPACE, NON_SPACE_WHITESPACE
+
+    every = "".join(map(chr, range(sys.maxunicode + 1)))
+
+    def whitespace(pattern):
+        return re.findall(pattern, every)
+
+    spelt = whitespace(f"[{NON_SPACE_WHITESPACE}]")
+    assert spelt == [c for c in every if c.isspace() and c != " "]
+    assert whitespace(r"\s") == sorted(spelt + [" "])
+
+    def fast(text):  # the test segment.joined makes, as written there
+        return (_JIEBA_ONLY_OR_ODD_SPACE.search(text) is None and "  " not in text
+                and text[:1] != " " and text[-1:] != " ")
+
+    def reference(text):  # what it stands for
+        return (_JIEBA_ONLY.search(text) is None
+                and re.search(r"[^\S ]|  |^ | $", text) is None)
+
+    cases = TRICKY + SAMPLE + ["中文 英文 words", " 前", "後 ", "兩  空格", "全角\u3000空格", "不\xa0断",
+                               "行\n", "换\r行", "a-b", "1.5", "\u2028", "\x1c", "x\u200ay", "单"]
+    assert [fast(t) for t in cases] == [reference(t) for t in cases]
+    assert any(fast(t) for t in cases) and not all(fast(t) for t in cases)
