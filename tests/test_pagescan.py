@@ -135,7 +135,7 @@ def real_page(pid, contributor, extras="", text="正文 [[連結]]", sha1="<sha1
 
 
 def test_pages_in_mediawikis_field_order_take_the_fast_pattern_with_the_same_result():
-    from prepsuite.text.pagescan import _PAGE, _USUAL_PAGE
+    from prepsuite.text.pagescan import _PAGE, _USUAL_PAGE, _timestamp
 
     usual = [
         real_page(1, "<username>甲</username>\n        <id>7</id>"),
@@ -157,6 +157,7 @@ def test_pages_in_mediawikis_field_order_take_the_fast_pattern_with_the_same_res
         assert fast is not None and generic is not None, xml
         names = ("title", "ns", "id", "redirect", "revid", "text")
         assert (fast.span(), fast.group(*names)) == (generic.span(), generic.group(*names))
+        assert fast.group("timestamp").decode() == _timestamp(data, generic.end("revid"), generic.end())
     assert all(_USUAL_PAGE.match(xml.strip().encode()) is None for xml in other)
     mixed = HEAD + "".join(p for pair in zip(usual, other + [page(pid="10")]) for p in pair) + "</mediawiki>\n"
     fast, slow = both(mixed)

@@ -39,3 +39,36 @@ def test_fast_engine_equals_wikiextractor_after_cleaning_on_the_sample():
     diffs = [p.title for p in pages
              if clean_text(_wikiextractor_text(p)) != clean_text(wikitext_to_text(p.text))]
     assert diffs == []
+
+
+def test_shortcuts_give_what_the_plain_patterns_give():
+    # the converter's faster spellings (a literal-led quote pattern, substring tests for list
+    # lines, a newline-led pattern where no line ends in blanks, no extra pass once a construct's
+    # opening mark is gone) against the patterns they stand for, on random wikitext-ish strings
+    import random
+    import re
+
+    from prepsuite.text import wikitext as w
+
+    def repeat_plain(pattern, repl, text):
+        while True:
+            text, n = pattern.subn(repl, text)
+            if not n:
+                return text
+
+    rnd = random.Random(5)
+    alphabet = ["'", "''", " ", "\t", "\n", "\n\n", "*", "#", ":", ";", "a", "中", "[[", "]]", "{{",
+                "}}", "{|", "|}", "|", "=", "en:", "File:"]
+    texts = ["".join(rnd.choice(alphabet) for _ in range(rnd.randrange(0, 30))) for _ in range(6000)]
+    texts += ["", "*", "\n*", " \n", "\t\n\n x", "'''粗體'''", "a ''' b", "[[a|[[b]]]]"]
+    hits = {"quotes": 0, "blanks": 0, "list": 0}
+    for text in texts:
+        assert w._QUOTES.sub("", text) == re.sub(r"'{2,}", "", text)
+        assert w._blank_lines(text) == re.sub(r"[ \t]*\n[ \t\n]*", "\n", text)
+        assert w._has_list_line(text) == bool(re.search(r"(?:^|\n)[*#:;]", text))
+        for pattern, repl, mark in ((w._TEMPLATE, "", "{{"), (w._TABLE, "", "{|"), (w._LINK, w._link, "[[")):
+            assert w._repeat(pattern, repl, text, mark) == repeat_plain(pattern, repl, text)
+        hits["quotes"] += "''" in text
+        hits["blanks"] += "\n" in text and " \n" not in text and "\t\n" not in text
+        hits["list"] += w._has_list_line(text)
+    assert min(hits.values()) > 500  # every shortcut was taken, and often

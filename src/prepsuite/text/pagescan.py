@@ -55,12 +55,13 @@ _PAGE = re.compile(
 # generic fields, whose every element costs a tag-name scan, a back-reference and alternatives.
 # Every page it matches, _PAGE matches too, from the same '<page>' to the same '</page>' (text
 # holds no '<', so a page ends at its first '</page>') with the same groups; any other page is
-# left to _PAGE.
+# left to _PAGE. Its ``timestamp`` group is what _timestamp would find: the first <timestamp>
+# after the revision id.
 _TEXT_CHARS = rb"[^<\r\x00-\x08\x0b\x0c\x0e-\x1f]*"
 _USUAL_PAGE = re.compile(
     rb"<page>\s*<title>(?P<title>" + _TEXT_CHARS + rb")</title>\s*<ns>(?P<ns>-?\d+)</ns>\s*"
     rb"<id>(?P<id>\d+)</id>\s*(?P<redirect><redirect\b[^<>]*/>\s*)?<revision>\s*<id>(?P<revid>\d+)</id>"
-    rb"(?:\s*<parentid>\d+</parentid>)?\s*<timestamp>" + _CHARS + rb"</timestamp>\s*<contributor>\s*"
+    rb"(?:\s*<parentid>\d+</parentid>)?\s*<timestamp>(?P<timestamp>" + _CHARS + rb")</timestamp>\s*<contributor>\s*"
     rb"(?:<username>" + _CHARS + rb"</username>\s*<id>\d+</id>|<ip>" + _CHARS + rb"</ip>)\s*</contributor>"
     rb"(?:\s*<minor\s*/>)?(?:\s*<comment>" + _CHARS + rb"</comment>)?(?:\s*<origin>\d+</origin>)?"
     rb"\s*<model>" + _CHARS + rb"</model>\s*<format>" + _CHARS + rb"</format>\s*"
@@ -253,10 +254,13 @@ class PageScanner:
             # '<page>'), taken by the faster _USUAL_PAGE where it matches there
             at = buf.find(PAGE_OPEN, pos, end)
             m = usual(buf, at, end) if at >= 0 else None
-            if m is None:
+            if m is not None:
+                stamp = m.group("timestamp")
+            else:
                 m = search(buf, pos, end)
                 if m is None:
                     break
+                stamp = None
             if m.start() != pos and buf[pos:m.start()].strip():
                 yield from self._irregular(pos, m.start())
             pos = m.end()
@@ -264,7 +268,8 @@ class PageScanner:
                 title, ns, pid, redirect, revid, raw = m.group("title", "ns", "id", "redirect", "revid", "text")
                 page = make(_chars(title), int(ns), int(pid), redirect is not None,
                             _chars(raw) if raw else "", revid.decode("ascii"),
-                            _timestamp(buf, m.end("revid"), pos))
+                            _timestamp(buf, m.end("revid"), pos) if stamp is None
+                            else _chars_or_raw(stamp).strip())
             except _Unusual:
                 self._consume(m.start())
                 page = self._slow_page(buf[m.start():pos], m.start())
