@@ -41,14 +41,20 @@ def _elements(a: str, b: str) -> bytes:
             % (a.encode(), tag, _CHARS, a.encode(), leaf, a.encode()))
 
 
+# title and text content: no '<', CR or control bytes ('&' entities are decoded after)
+_TEXT_CHARS = rb"[^<\r\x00-\x08\x0b\x0c\x0e-\x1f]*"
+# The page's own fields up to its revision's id, and the revision's text: the same in both
+# patterns below, so that both give the same groups for a page.
+_PAGE_HEAD = (
+    rb"<page>\s*<title>(?P<title>" + _TEXT_CHARS + rb")</title>\s*<ns>(?P<ns>-?\d+)</ns>\s*"
+    rb"<id>(?P<id>\d+)</id>\s*(?P<redirect><redirect\b[^<>]*/>\s*)?<revision>\s*<id>(?P<revid>\d+)</id>"
+)
+_PAGE_TEXT = rb"<text\b[^<>]*?(?:/>|>(?P<text>" + _TEXT_CHARS + rb")</text>)"
+
 # One page exactly as MediaWiki writes it. Text content holds no '<' (the export escapes it), so
 # a match can neither start nor end inside a page's text.
 _PAGE = re.compile(
-    rb"<page>\s*<title>(?P<title>[^<\r\x00-\x08\x0b\x0c\x0e-\x1f]*)</title>\s*<ns>(?P<ns>-?\d+)</ns>\s*"
-    rb"<id>(?P<id>\d+)</id>\s*(?P<redirect><redirect\b[^<>]*/>\s*)?<revision>\s*<id>(?P<revid>\d+)</id>"
-    + _elements("a", "b")
-    + rb"<text\b[^<>]*?(?:/>|>(?P<text>[^<\r\x00-\x08\x0b\x0c\x0e-\x1f]*)</text>)"
-    + _elements("c", "d") + rb"</revision>\s*</page>"
+    _PAGE_HEAD + _elements("a", "b") + _PAGE_TEXT + _elements("c", "d") + rb"</revision>\s*</page>"
 )
 # The same pages in the field order MediaWiki's exports use (parentid, timestamp, contributor,
 # minor, comment, origin, model, format, text, sha1), spelt out: twice as fast as _PAGE's
@@ -57,16 +63,13 @@ _PAGE = re.compile(
 # holds no '<', so a page ends at its first '</page>') with the same groups; any other page is
 # left to _PAGE. Its ``timestamp`` group is what _timestamp would find: the first <timestamp>
 # after the revision id.
-_TEXT_CHARS = rb"[^<\r\x00-\x08\x0b\x0c\x0e-\x1f]*"
 _USUAL_PAGE = re.compile(
-    rb"<page>\s*<title>(?P<title>" + _TEXT_CHARS + rb")</title>\s*<ns>(?P<ns>-?\d+)</ns>\s*"
-    rb"<id>(?P<id>\d+)</id>\s*(?P<redirect><redirect\b[^<>]*/>\s*)?<revision>\s*<id>(?P<revid>\d+)</id>"
-    rb"(?:\s*<parentid>\d+</parentid>)?\s*<timestamp>(?P<timestamp>" + _CHARS + rb")</timestamp>\s*<contributor>\s*"
+    _PAGE_HEAD
+    + rb"(?:\s*<parentid>\d+</parentid>)?\s*<timestamp>(?P<timestamp>" + _CHARS + rb")</timestamp>\s*<contributor>\s*"
     rb"(?:<username>" + _CHARS + rb"</username>\s*<id>\d+</id>|<ip>" + _CHARS + rb"</ip>)\s*</contributor>"
     rb"(?:\s*<minor\s*/>)?(?:\s*<comment>" + _CHARS + rb"</comment>)?(?:\s*<origin>\d+</origin>)?"
     rb"\s*<model>" + _CHARS + rb"</model>\s*<format>" + _CHARS + rb"</format>\s*"
-    rb"<text\b[^<>]*?(?:/>|>(?P<text>" + _TEXT_CHARS + rb")</text>)"
-    rb"(?:\s*<sha1>[0-9a-z]*</sha1>)?\s*</revision>\s*</page>"
+    + _PAGE_TEXT + rb"(?:\s*<sha1>[0-9a-z]*</sha1>)?\s*</revision>\s*</page>"
 )
 _ENTITY = re.compile(r"&(lt|gt|amp|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);")
 _NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
