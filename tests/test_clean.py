@@ -192,3 +192,55 @@ def test_whitespace_is_normalised_as_the_rule_says_with_its_count(raw):
     hits: Counter[str] = Counter()
     assert clean_text(raw, [rule], hits) == expected.strip()
     assert hits["normalize_whitespace"] == runs
+
+
+def _random_texts(alphabet: str, count: int, seed: int) -> list[str]:
+    import random
+
+    rnd = random.Random(seed)
+    return ["".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 16))) for _ in range(count)]
+
+
+def _rule(name: str):
+    return next(r for r in BUILTIN_RULES if r.name == name)
+
+
+def test_language_conversion_markup_is_found_as_the_tempered_dot_pattern_finds_it():
+    """The unrolled -{…}- pattern matches exactly where (?:(?!-\\{|\\}-).)* would, bodies included."""
+    import re
+
+    tempered = re.compile(r"-\{((?:(?!-\{|\}-).)*)\}-", re.S)
+    pattern = _rule("lang_conversion").pattern
+    for text in _random_texts("-{}-{}a;|\n", 50_000, seed=11):
+        assert [m.span(1) for m in pattern.finditer(text)] == [m.span(1) for m in tempered.finditer(text)], text
+
+
+def test_corner_quotes_swapped_by_str_methods_as_their_pattern_would():
+    for name in ("corner_quotes", "white_corner_quotes"):
+        rule = _rule(name)
+        assert rule.direct is not None
+        for text in _random_texts("「」『』“”a 甲", 5_000, seed=12):
+            assert rule.substitute(text) == rule.pattern.subn(rule.replace, text), (name, text)
+
+
+def test_a_repeated_rule_whose_triggers_are_gone_stops_with_the_same_text_and_count():
+    """A repeat rule skips its last, empty round when none of its triggers is left; the text and
+    the count are those of repeating the pattern until nothing changes."""
+    alphabets = {"lang_conversion": "-{}-{}zh-hans:a;|", "templates": "{{}}{}a",
+                 "links": "[[]]|a", "empty_brackets": "()（）, a"}
+    for name, alphabet in alphabets.items():
+        rule = _rule(name)
+        for text in _random_texts(alphabet, 20_000, seed=13):
+            expected, count = _reference_repeat(rule, text)
+            assert rule.substitute(text) == (expected, count), (name, text)
+
+
+def _reference_repeat(rule, text: str) -> tuple[str, int]:
+    """A repeat rule as first written: the pattern again until a round changes nothing."""
+    total = 0
+    while True:
+        new, n = rule.pattern.subn(rule.replace, text)
+        total += n
+        if not n or new == text:
+            return new, total
+        text = new

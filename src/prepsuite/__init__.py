@@ -1,7 +1,5 @@
 """prepsuite: reproducible, parallel, resumable data preparation for model training."""
 
-from importlib.resources import files as _files
-
 __version__ = "0.1.0"
 
 
@@ -11,5 +9,7 @@ def sample_dump(multistream: bool = False) -> str:
     ``multistream=True`` gives the same pages in Wikimedia's multistream layout; its index
     ``…-multistream-index.txt.bz2`` lies beside it.
     """
+    from importlib.resources import files  # here: every `prep` start imports this package
+
     name = "zhwiki-20260101-pages-articles" + ("-multistream" if multistream else "") + ".xml.bz2"
-    return str(_files(__name__) / "data" / name)
+    return str(files(__name__) / "data" / name)

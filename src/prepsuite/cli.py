@@ -5,6 +5,7 @@ traceback."""
 from __future__ import annotations
 
 import functools
+import gc
 import os
 import signal
 from collections.abc import Callable
@@ -383,8 +384,27 @@ def stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, _stop)
 
 
+#: Young-generation size before the cycle collector runs (Python's default: 700 objects).
+GC_YOUNG_THRESHOLD = 10_000
+
+
+def fewer_gc_passes() -> None:
+    """Let the cycle collector run far less often in this process.
+
+    Why: a chunk job makes millions of short-lived objects (pages, records, token lists) that
+    reference counting frees at once, yet at the default threshold the collector still ran some
+    270 times per chunk of 65k articles, re-scanning the documents a batch holds: 0.08–0.12 s
+    of a 4 s job. The objects made by the imports are frozen (never scanned again), and a
+    young generation of 10,000 objects brings that to about 15 collections and 0.02 s.
+    """
+    gc.freeze()
+    _young, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
+
+
 def main() -> None:
     stop_on_sigterm()
+    fewer_gc_passes()
     app()
 
 

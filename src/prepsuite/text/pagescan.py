@@ -151,7 +151,7 @@ class PageScanner:
     """Pages of the export XML in ``stream``, read in blocks; errors name ``source``.
 
     ``header`` is called once with the parsed ``<mediawiki>`` root (its ``<siteinfo>`` inside).
-    ``page(title, ns, id, redirect, text, revid, timestamp)`` makes the caller's page object;
+    ``page(id, title, ns, redirect, text, revid, timestamp)`` makes the caller's page object;
     ``etree_page`` makes it from an ElementTree ``<page>`` element (the fallback). ``count`` is
     the number of XML bytes read so far, ``fallbacks`` the number of pages ElementTree read.
     """
@@ -269,7 +269,7 @@ class PageScanner:
             pos = m.end()
             try:
                 title, ns, pid, redirect, revid, raw = m.group("title", "ns", "id", "redirect", "revid", "text")
-                page = make(_chars(title), int(ns), int(pid), redirect is not None,
+                page = make(int(pid), _chars(title), int(ns), redirect is not None,
                             _chars(raw) if raw else "", revid.decode("ascii"),
                             _timestamp(buf, m.end("revid"), pos) if stamp is None
                             else _chars_or_raw(stamp).strip())
