@@ -179,6 +179,10 @@ def test_a_repeated_rule_stops_when_nothing_changes_and_refuses_to_run_forever(t
         clean_text("ab", load_rules(rules_file))
 
 
+def _rule(name: str):
+    return next(r for r in BUILTIN_RULES if r.name == name)
+
+
 @pytest.mark.parametrize("raw", [
     "", " ", "\u3000\t\n", "甲", " 甲", "甲 ", "  甲\u3000\u3000乙\n丙  ", "a\xa0b\u2028c\x85d",
     "a\x1cb\x1fc", "a\x0bb\x0cc\rd",            # whitespace to both str.split and the rule
@@ -187,7 +191,7 @@ def test_a_repeated_rule_stops_when_nothing_changes_and_refuses_to_run_forever(t
 def test_whitespace_is_normalised_as_the_rule_says_with_its_count(raw):
     """clean_text does normalize_whitespace's work with str.split where it can: the same text and
     the same count of runs replaced as the rule's own regex."""
-    rule = next(r for r in BUILTIN_RULES if r.name == "normalize_whitespace")
+    rule = _rule("normalize_whitespace")
     expected, runs = rule.apply(raw)
     hits: Counter[str] = Counter()
     assert clean_text(raw, [rule], hits) == expected.strip()
@@ -199,10 +203,6 @@ def _random_texts(alphabet: str, count: int, seed: int) -> list[str]:
 
     rnd = random.Random(seed)
     return ["".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 16))) for _ in range(count)]
-
-
-def _rule(name: str):
-    return next(r for r in BUILTIN_RULES if r.name == name)
 
 
 def test_language_conversion_markup_is_found_as_the_tempered_dot_pattern_finds_it():

@@ -49,13 +49,13 @@ class Rule:
     #: single characters, where a regex calls back into Python for every match); tested to agree.
     direct: Callable[[str], tuple[str, int]] | None = None
 
+    def triggered(self, text: str) -> bool:
+        """Whether the pattern may match ``text``: a rule without triggers always may."""
+        return not self.trigger or any(t in text for t in self.trigger)
+
     def apply(self, text: str) -> tuple[str, int]:
-        for t in self.trigger:
-            if t in text:
-                break
-        else:
-            if self.trigger:
-                return text, 0
+        if not self.triggered(text):
+            return text, 0
         return self.substitute(text)
 
     def substitute(self, text: str) -> tuple[str, int]:
@@ -66,7 +66,7 @@ class Rule:
         # an empty match "substitutes" without changing anything: that is nothing changing
         if not (self.repeat and n and new != text):
             return new, n
-        if self.trigger and len(new) <= len(text) and not any(t in new for t in self.trigger):
+        if self.trigger and len(new) <= len(text) and not self.triggered(new):
             return new, n  # none of its triggers is left: another round cannot match
         return self._repeat(text, new, n)
 
