@@ -1,7 +1,8 @@
 """Benchmark of the DALI ``ShardLoader`` against a PyTorch ``DataLoader`` on the same shard.
 
 Packs the shared photos (``../shared/data/photos``: 72 JPEGs, most 1280 pixels wide, every
-chroma subsampling, EXIF orientations) ``--repeat`` times and shards them for one rank, then
+chroma subsampling, EXIF orientations; where that folder is missing, the 42 bundled with the
+package, ``prepsuite.sample_photos()``, which give other figures) ``--repeat`` times and shards them for one rank, then
 reads that shard for ``--epochs`` epochs with:
 
 * **baseline** — ``torch.utils.data.DataLoader`` with ``--workers`` worker processes over a
@@ -39,6 +40,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
+import prepsuite
 from prepsuite.dali import (
     IMAGENET_MEAN,
     IMAGENET_STD,
@@ -134,7 +136,9 @@ def machine() -> str:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--photos", type=Path, default=REPO.parent / "shared" / "data" / "photos")
+    shared = REPO.parent / "shared" / "data" / "photos"
+    p.add_argument("--photos", type=Path, default=shared if shared.is_dir() else prepsuite.sample_photos(),
+                   help="folder of JPEGs (searched recursively); default: ../shared/data/photos, else the bundled ones")
     p.add_argument("--repeat", type=int, default=8, help="copies of the photos in the shard")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--size", type=int, default=224)

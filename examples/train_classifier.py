@@ -1,10 +1,11 @@
 """Train a small CNN on rank shards, fed by DALI — one process per rank under torchrun.
 
-    torchrun --nproc_per_node 2 examples/train_classifier.py               # the repository's test photos
+    torchrun --nproc_per_node 2 examples/train_classifier.py               # the photos bundled with prepsuite
     torchrun --nproc_per_node 2 examples/train_classifier.py --epochs 5 --checkpoint ckpt.pt
     torchrun --nproc_per_node 8 examples/train_classifier.py --shards results/shards-8
 
-Without ``--shards``, rank 0 packs the photos of ``../shared/data/photos/single_jpeg`` and shards
+Without ``--shards``, rank 0 packs the photos bundled with prepsuite (``prepsuite.sample_photos()``,
+its ``single_jpeg/`` folder: 18 CC0 photos) and shards
 them for the job's world size (``prep pack`` + ``prep shard``), while the other ranks wait at a
 barrier. Each rank then reads only its own shard through ``ShardLoader``; the process group is
 gloo on the CPU and nccl on GPUs, where decoding runs on the GPU too. Every step logs the loss and
@@ -27,6 +28,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+import prepsuite
 from prepsuite.dali import ShardLoader
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,8 +37,9 @@ REPO = Path(__file__).resolve().parents[1]
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--shards", type=Path, help="shard directory written by `prep shard` for this world size")
-    p.add_argument("--photos", type=Path, default=REPO.parent / "shared" / "data" / "photos",
-                   help="photos to shard when --shards is not given (uses its single_jpeg/ folder)")
+    p.add_argument("--photos", type=Path, default=prepsuite.sample_photos(),
+                   help="photos to shard when --shards is not given (uses its single_jpeg/ folder; "
+                        "default: the photos bundled with prepsuite)")
     p.add_argument("--work", type=Path, default=REPO / "results" / "train_classifier",
                    help="where the packed photos and their shards go when --shards is not given")
     p.add_argument("--epochs", type=int, default=2)

@@ -1,5 +1,5 @@
 # Rank shards: images + labels ──pack──▶ base64 parts ──shard──▶ rank shards ──verify──▶ report.
-# `snakemake -j8 shards` packs the repository's test photos (../shared/data/photos/single_jpeg)
+# `snakemake -j8 shards` packs the photos bundled with prepsuite (prepsuite.sample_photos())
 # into results/shards/data, shards them into results/shards/out and verifies the result into
 # results/shards/verify.txt. Settings: the `shards:` block of pipelines/config.yaml, e.g.
 #   snakemake -j8 shards --config 'shards={nranks: 4, seed: 7}'
@@ -15,16 +15,16 @@ if SHARDS_NRANKS < 1:
 
 
 def _shards_images(wildcards):
-    """The images to pack; a missing folder (no shared photos on this machine) stops the job
-    with a message that names it rather than a bare missing-file error."""
-    images, labels = setting("shards", "images_dir"), setting("shards", "labels")
+    """The images to pack (empty settings: the photos bundled with the package); a missing
+    folder stops the job with a message that names it rather than a bare missing-file error."""
+    images = setting("shards", "images_dir") or str(prepsuite.sample_photos() / "single_jpeg")
+    labels = setting("shards", "labels") or os.path.join(images, "image_list.txt")
     for path, key in ((images, "images_dir"), (labels, "labels")):
         if not os.path.exists(path):
             raise FileNotFoundError(
                 f"config shards.{key}: {path!r} not found (absolute: {os.path.abspath(path)}). "
-                "The default is the shared test photos, ../shared/data/photos/single_jpeg beside the "
-                "repository (see its README.md); point shards.images_dir and shards.labels at your "
-                "images, or shards.data_dir at an existing base64 dataset."
+                "Empty settings pack the photos bundled with prepsuite; point shards.images_dir and "
+                "shards.labels at your images, or shards.data_dir at an existing base64 dataset."
             )
     return {"images": images, "labels": labels}
 

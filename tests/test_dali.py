@@ -113,7 +113,7 @@ def run_epoch(loader: ShardLoader):
 
 @pytest.fixture(scope="module")
 def photo_shards(photos: Path, tmp_path_factory):
-    """All the shared photos (every subfolder) packed and sharded for 2 ranks.
+    """All the bundled photos (every subfolder: 42) packed and sharded for 2 ranks.
 
     Returns the shard directory and {sha256 of the image bytes: original file}.
     """
@@ -206,13 +206,13 @@ def test_photos_decode_like_pillow_with_index_labels(photo_shards, rank, device)
 def test_loader_on_photos_shapes_labels_and_coverage(photo_shards):
     shard_dir, _ = photo_shards
     loader = ShardLoader(shard_dir, 10, rank=1, nranks=2, device="cpu", size=64, return_index=True, num_workers=2)
-    assert len(loader) == 4 and loader.lines == 36
+    assert len(loader) == 3 and loader.lines == 21  # 42 photos, 2 ranks
     labels_of = dict(index_rows(shard_dir, 1))
     batches = run_epoch(loader)
-    assert [b[0].shape for b in batches] == [(10, 3, 64, 64)] * 3 + [(6, 3, 64, 64)]
+    assert [b[0].shape for b in batches] == [(10, 3, 64, 64)] * 2 + [(1, 3, 64, 64)]
     assert all(b[0].dtype == torch.float32 and b[1].dtype == torch.int64 for b in batches)
     positions = torch.cat([b[2] for b in batches]).tolist()
-    assert sorted(positions) == list(range(36)), "every line exactly once per epoch"
+    assert sorted(positions) == list(range(21)), "every line exactly once per epoch"
     assert torch.cat([b[1] for b in batches]).tolist() == [labels_of[p] for p in positions]
     images = torch.cat([b[0] for b in batches])
     # ImageNet-normalised pixels: back in 0..255 after undoing mean/std.
@@ -251,15 +251,15 @@ def test_train_crops_and_flips_match_their_definition(photo_shards, roi_decode):
                 assert diff.mean() < 0.5 and (diff > 2).float().mean() < 0.01, f"position {pos}"
     finally:
         os.close(fd)
-    assert 0 < flips < 36
+    assert 0 < flips < 21
     loader.close()
 
 
 def test_eval_mode_is_a_centre_crop_and_fp16(photo_shards):
     shard_dir, _ = photo_shards
-    loader = ShardLoader(shard_dir, 36, rank=0, nranks=2, train=False, fp16=True, device="cpu", size=48, eval_resize=56)
+    loader = ShardLoader(shard_dir, 21, rank=0, nranks=2, train=False, fp16=True, device="cpu", size=48, eval_resize=56)
     (images, labels), = list(loader)
-    assert images.shape == (36, 3, 48, 48) and images.dtype == torch.float16
+    assert images.shape == (21, 3, 48, 48) and images.dtype == torch.float16
     again, _ = next(iter(loader))  # epoch 1: another order, the same deterministic crops
     key = lambda t: sorted(t.float().sum(dim=(1, 2, 3)).tolist())  # noqa: E731
     assert key(again) == key(images)

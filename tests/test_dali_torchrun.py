@@ -20,13 +20,13 @@ def test_two_ranks_train_the_same_number_of_steps(photos: Path, tmp_path: Path):
     cmd = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
         str(REPO / "examples" / "train_classifier.py"),
-        "--photos", str(photos), "--work", str(tmp_path), "--epochs", "2", "--batch-size", "8",
+        "--photos", str(photos), "--work", str(tmp_path), "--epochs", "2", "--batch-size", "4",
         "--size", "32", "--workers", "1", "--device", "cpu",
     ]
     proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]
-    # 47 photos → 2 shards of 24 lines (one padding line) → 3 batches of 8 per epoch on each rank.
+    # 18 bundled photos → 2 shards of 9 lines → 3 batches of 4 (the last of 1) per epoch on each rank.
     summary = json.loads(next(line for line in proc.stdout.splitlines() if line.startswith("{")))
     assert summary == {"steps_per_rank": [6, 6], "equal": True}
     for rank in (0, 1):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from prepsuite.shards import pack_images, shard_dataset, verify_shards
-from test_shards_helpers import SHARED_PHOTOS, jpeg_bytes, png_bytes, read_rejects, shard_lines, tree_bytes
+from test_shards_helpers import PHOTOS, jpeg_bytes, png_bytes, read_rejects, shard_lines, tree_bytes
 
 
 @pytest.fixture
@@ -130,19 +130,17 @@ def test_prep_pack(images, tmp_path, prep):
 
 @pytest.fixture(scope="module")
 def single_jpeg() -> Path:
-    folder = SHARED_PHOTOS / "single_jpeg"
-    if not (folder / "image_list.txt").is_file():
-        pytest.skip(f"shared photos not found at {folder} (see ../shared/data/photos/README.md)")
-    return folder
+    return PHOTOS / "single_jpeg"
 
 
-def test_the_shared_photos_pack_shard_and_verify(single_jpeg, tmp_path, prep):
+def test_the_bundled_photos_pack_shard_and_verify(single_jpeg, tmp_path, prep):
     entries = (single_jpeg / "image_list.txt").read_text().split("\n")
     entries = [e for e in entries if e.strip()]
     prep("pack", single_jpeg, single_jpeg / "image_list.txt", "--out", tmp_path / "data", "--part-lines", "10")
     prep("shard", "--data-dir", tmp_path / "data", "--nranks", "8", "--out", tmp_path / "out", "--check-images")
     shards = shard_lines(tmp_path / "out")
     n = len(entries)
+    assert n == 18
     assert [len(s) for s in shards] == [-(-n // 8)] * 8
     decoded = {base64.b64decode(line.split(b"\t")[0]) for s in shards for line in s}
     assert decoded == {(single_jpeg / e.rsplit(None, 1)[0]).read_bytes() for e in entries}
@@ -150,12 +148,10 @@ def test_the_shared_photos_pack_shard_and_verify(single_jpeg, tmp_path, prep):
     assert "verify: OK" in result.stdout
 
 
-def test_the_shared_subsampling_photos_pass_check_images(tmp_path):
-    folder = SHARED_PHOTOS / "single_mixed_0_subsampling"
-    if not folder.is_dir():
-        pytest.skip(f"shared photos not found at {folder} (see ../shared/data/photos/README.md)")
+def test_the_bundled_subsampling_photos_pass_check_images(tmp_path):
+    folder = PHOTOS / "single_mixed_0_subsampling"
     photos = sorted(p.relative_to(folder) for p in folder.rglob("*.jpg"))
-    assert photos
+    assert len(photos) == 14
     labels = tmp_path / "labels.txt"
     labels.write_text("".join(f"{p} {i}\n" for i, p in enumerate(photos)))
     result = pack_images(folder, labels, tmp_path / "data")

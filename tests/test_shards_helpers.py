@@ -12,7 +12,10 @@ import json
 import random
 from pathlib import Path
 
-SHARED_PHOTOS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "photos"
+import prepsuite
+
+# The bundled CC0 photos (src/prepsuite/data/photos, see its README.md).
+PHOTOS = prepsuite.sample_photos()
 
 
 def b64_line(i: int, rng: random.Random, size: int | None = None) -> bytes:

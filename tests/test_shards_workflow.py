@@ -6,29 +6,24 @@ import pytest
 
 from conftest import snakemake, snakemake_workdir
 from prepsuite.shards import verify_shards
-from test_shards_helpers import SHARED_PHOTOS, make_dataset, read_manifest, tree_bytes
+from test_shards_helpers import make_dataset, read_manifest, tree_bytes
 
 pytestmark = pytest.mark.slow
 
 
-def test_shards_target_packs_shards_and_verifies_the_shared_photos(tmp_path):
-    photos = SHARED_PHOTOS / "single_jpeg"
-    if not (photos / "image_list.txt").is_file():
-        pytest.skip(f"shared photos not found at {photos} (see ../shared/data/photos/README.md)")
+def test_shards_target_packs_shards_and_verifies_the_bundled_photos(tmp_path):
+    # No settings: the default is the photos bundled with the package, as on a fresh clone.
     work = snakemake_workdir(tmp_path)
-    # The default settings name ../shared/data/photos relative to the repository; this copy lives
-    # elsewhere, so the test names the same folder absolutely.
-    settings = f"shards={{images_dir: '{photos}', labels: '{photos / 'image_list.txt'}'}}"
-    snakemake(work, "-j8", "shards", "--config", settings)
+    snakemake(work, "-j8", "shards")
     out = work / "results" / "shards" / "out"
     manifest = read_manifest(out)
-    assert (manifest["n"], manifest["nranks"], manifest["seed"]) == (47, 8, 0)
+    assert (manifest["n"], manifest["nranks"], manifest["seed"]) == (18, 8, 0)
     assert "verify: OK" in (work / "results" / "shards" / "verify.txt").read_text()
-    assert len((work / "results/shards/data/file_list.txt").read_text().split()) == 5  # part_lines 10
+    assert len((work / "results/shards/data/file_list.txt").read_text().split()) == 2  # part_lines 10
     first = tree_bytes(out)
-    again = snakemake(work, "-j8", "shards", "--config", settings)
+    again = snakemake(work, "-j8", "shards")
     assert "Nothing to be done" in again.stdout + again.stderr
-    snakemake(work, "-j1", "shards", "--config", settings, "--forceall")
+    snakemake(work, "-j1", "shards", "--forceall")
     assert tree_bytes(out) == first
 
 

@@ -13,3 +13,17 @@ def sample_dump(multistream: bool = False) -> str:
 
     name = "zhwiki-20260101-pages-articles" + ("-multistream" if multistream else "") + ".xml.bz2"
     return str(files(__name__) / "data" / name)
+
+
+def sample_photos() -> "Path":
+    """Folder of the bundled CC0 test photos (see its README.md for source and licence).
+
+    Its ``single_jpeg/`` holds class folders and ``image_list.txt`` (``relpath label``), the
+    input of ``prep pack`` and of the workflow's ``shards`` target; ``single_mixed_0_subsampling/``
+    and ``exif_orientation/`` hold the decoder corner cases. Bundled so that a clone or an
+    installed wheel works with nothing beside it.
+    """
+    from importlib.resources import files
+    from pathlib import Path
+
+    return Path(str(files(__name__) / "data" / "photos"))
