@@ -10,7 +10,7 @@ PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q "torch==2.13.0"
-.venv/bin/python -m pip install -q -e ".[test,dali]" "nvidia-dali-cuda120==2.4.0"
+.venv/bin/python -m pip install -q -e ".[test,dali]" "nvidia-dali-cuda120==2.4.0" "pybase64==1.5.1"
 # OpenCC's C++ library for the `cpp` conversion engine. Its distribution installs a Python module
 # named `opencc`, as opencc-python-reimplemented does, so it goes into a directory of its own that
 # the project's environment never imports (the engine runs it in a separate, isolated process).

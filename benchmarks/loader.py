@@ -45,10 +45,10 @@ from prepsuite.dali import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     ShardLoader,
+    EpochPlan,
     augmentation_numbers,
     crop_window,
-    epoch_order,
-    open_rank_shard,
+    open_shards,
 )
 from prepsuite.shards import pack_images, shard_dataset
 
@@ -59,23 +59,23 @@ class PillowShard(torch.utils.data.Dataset):
     """The baseline: one shard line → Pillow decode → the DALI loader's crop, flip, normalisation."""
 
     def __init__(self, shard_dir: Path, size: int, seed: int) -> None:
-        self.shard = open_rank_shard(shard_dir, 0, 1)
+        self.shards = open_shards(shard_dir)
         self.size, self.seed, self.epoch = size, seed, 0
         self.mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1) * 255
         self.std = torch.tensor(IMAGENET_STD).view(3, 1, 1) * 255
         self._fd: int | None = None
 
     def __len__(self) -> int:
-        return len(self.shard)
+        return self.shards.n
 
     def __getitem__(self, key: tuple[int, int]) -> tuple[torch.Tensor, int]:
-        epoch, pos = key
+        epoch, gid = key
         if self._fd is None:
-            self._fd = os.open(self.shard.path, os.O_RDONLY)
-        data, label = self.shard.sample(self._fd, pos)
+            self._fd = os.open(self.shards.paths[0], os.O_RDONLY)  # one rank file: id = line
+        data, label = self.shards.sample(self._fd, gid)
         with Image.open(io.BytesIO(data)) as im:
             im = ImageOps.exif_transpose(im).convert("RGB")
-        y0, x0, y1, x1, flip = crop_window(im.height, im.width, augmentation_numbers(self.seed, epoch, 0, pos))
+        y0, x0, y1, x1, flip = crop_window(im.height, im.width, augmentation_numbers(self.seed, epoch, gid))
         im = im.resize((self.size, self.size), Image.BILINEAR, box=(x0, y0, x1, y1))
         if flip:
             im = im.transpose(Image.FLIP_LEFT_RIGHT)
@@ -84,19 +84,19 @@ class PillowShard(torch.utils.data.Dataset):
 
 
 class EpochOrder(torch.utils.data.Sampler):
-    """The DALI loader's order: a permutation from (seed, epoch), yielding (epoch, position)."""
+    """The DALI loader's order (its :class:`EpochPlan` for one rank), yielding (epoch, global id)."""
 
-    def __init__(self, n: int, seed: int) -> None:
-        self.n, self.seed, self.epoch = n, seed, 0
+    def __init__(self, plan: EpochPlan) -> None:
+        self.plan, self.epoch = plan, 0
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
     def __len__(self) -> int:
-        return self.n
+        return self.plan.steps * self.plan.batch_size
 
     def __iter__(self):
-        return ((self.epoch, int(p)) for p in epoch_order(self.seed, self.epoch, self.n))
+        return ((self.epoch, int(g)) for g in self.plan.rank_order(self.epoch))
 
 
 def build_shard(photos: Path, work: Path, repeat: int) -> tuple[Path, int]:
@@ -168,7 +168,7 @@ def main() -> int:
               f" ({'whole images' if args.full_decode else 'crop regions only'})", flush=True)
 
         dataset = PillowShard(shard_dir, args.size, args.seed)
-        sampler = EpochOrder(len(dataset), args.seed)
+        sampler = EpochOrder(dali.plan)
         baseline = torch.utils.data.DataLoader(dataset, batch_size=args.batch_size, sampler=sampler,
                                                num_workers=args.workers, persistent_workers=True, pin_memory=gpu)
 

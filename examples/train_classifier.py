@@ -120,7 +120,7 @@ def main() -> int:
             torch.save(state, tmp)
             os.replace(tmp, args.checkpoint)
 
-    log(f"shard {loader.shard.path.name}: {loader.lines} lines, {len(loader)} steps per epoch, "
+    log(f"{loader.n} samples, global batch {loader.global_batch}, {len(loader)} steps per epoch, "
         f"decoding on {loader.device}, backend {dist.get_backend()}")
     steps = images_seen = 0
     start = time.perf_counter()

@@ -29,7 +29,8 @@ from prepsuite.dali import (  # noqa: E402
     augmentation_numbers,
     crop_window,
     cuda_device_count,
-    open_rank_shard,
+    EpochPlan,
+    open_shards,
     shard_pipeline,
 )
 from prepsuite.dali.source import ShardSource  # noqa: E402
@@ -136,12 +137,15 @@ def photo_shards(photos: Path, tmp_path_factory):
     return work / "shards", by_hash
 
 
-def index_rows(shard_dir: Path, rank: int) -> list[tuple[int, int]]:
+def index_labels(shard_dir: Path) -> dict[int, int]:
+    """{global id: label} from index.db: global id = position * nranks + rank."""
     con = sqlite3.connect(shard_dir / "index.db")
     try:
-        return con.execute("SELECT position, label FROM lines WHERE rank = ? ORDER BY position", (rank,)).fetchall()
+        nranks = con.execute("SELECT MAX(rank) + 1 FROM lines").fetchone()[0]
+        rows = con.execute("SELECT rank, position, label FROM lines").fetchall()
     finally:
         con.close()
+    return {p * nranks + r: label for r, p, label in rows}
 
 
 def pillow_rgb(path: Path) -> np.ndarray:
@@ -163,15 +167,15 @@ def test_photos_decode_like_pillow_with_index_labels(photo_shards, rank, device)
     (README, "Feeding training"); the bounds below leave room above those figures.
     """
     shard_dir, by_hash = photo_shards
-    shard = open_rank_shard(shard_dir, rank, 2)
+    shards = open_shards(shard_dir)
     batch = 12
-    epoch_samples = -(-len(shard) // batch) * batch
-    source = ShardSource(shard, seed=0, first_epoch=0, start_sample=0, epoch_samples=epoch_samples, augment=False)
+    plan = EpochPlan(shards.n, shards.nranks, shards.per_rank, rank, 2, batch)
+    source = ShardSource(shards, plan, first_epoch=0, start_sample=0, augment=False)
     pipe = shard_pipeline(source, batch_size=batch, mode="decode", device=device, py_num_workers=1)
     pipe.build()
-    labels_of = dict(index_rows(shard_dir, rank))
+    labels_of = index_labels(shard_dir)
     seen, off = [], []
-    fd = os.open(shard.path, os.O_RDONLY)
+    fds = [os.open(p, os.O_RDONLY) for p in shards.paths]
     try:
         while True:
             try:
@@ -183,7 +187,7 @@ def test_photos_decode_like_pillow_with_index_labels(photo_shards, rank, device)
             for i in range(batch):
                 pos = int(np.asarray(positions.at(i)))
                 got = np.asarray(images.at(i))
-                data, _ = shard.sample(fd, pos)
+                data, _ = shards.sample(fds[pos % shards.nranks], pos)
                 original = by_hash[hashlib.sha256(data).hexdigest()]
                 want = pillow_rgb(original)
                 assert got.dtype == np.uint8 and got.shape == want.shape, original.name
@@ -196,23 +200,27 @@ def test_photos_decode_like_pillow_with_index_labels(photo_shards, rank, device)
                 assert int(np.asarray(labels.at(i))) == labels_of[pos]
                 seen.append(pos)
     finally:
-        os.close(fd)
+        for fd in fds:
+            os.close(fd)
         del pipe
     assert not off, "; ".join(off)
-    # The last batch is completed with the epoch's first samples; the loader cuts those off.
-    assert sorted(seen[: len(shard)]) == list(range(len(shard)))
+    # This rank's share of epoch 0 of the global order, by global id.
+    assert seen == plan.rank_order(0).tolist()
 
 
 def test_loader_on_photos_shapes_labels_and_coverage(photo_shards):
     shard_dir, _ = photo_shards
-    loader = ShardLoader(shard_dir, 10, rank=1, nranks=2, device="cpu", size=64, return_index=True, num_workers=2)
-    assert len(loader) == 3 and loader.lines == 21  # 42 photos, 2 ranks
-    labels_of = dict(index_rows(shard_dir, 1))
-    batches = run_epoch(loader)
-    assert [b[0].shape for b in batches] == [(10, 3, 64, 64)] * 2 + [(1, 3, 64, 64)]
+    loaders = [ShardLoader(shard_dir, 10, rank=r, nranks=2, device="cpu", size=64, return_index=True, num_workers=2)
+               for r in range(2)]
+    n = loaders[0].n
+    assert [len(l) for l in loaders] == [-(-n // 20)] * 2 and n == 42  # 42 photos
+    labels_of = index_labels(shard_dir)
+    batches = run_epoch(loaders[0]) + run_epoch(loaders[1])
+    assert [b[0].shape for b in batches] == [(10, 3, 64, 64)] * 6, "every batch full on both ranks"
     assert all(b[0].dtype == torch.float32 and b[1].dtype == torch.int64 for b in batches)
     positions = torch.cat([b[2] for b in batches]).tolist()
-    assert sorted(positions) == list(range(21)), "every line exactly once per epoch"
+    assert sorted(set(positions)) == list(range(n)), "every photo in the epoch"
+    assert len(positions) - len(set(positions)) == 60 - n, "the last global batch completed with repeats"
     assert torch.cat([b[1] for b in batches]).tolist() == [labels_of[p] for p in positions]
     images = torch.cat([b[0] for b in batches])
     # ImageNet-normalised pixels: back in 0..255 after undoing mean/std.
@@ -220,12 +228,13 @@ def test_loader_on_photos_shapes_labels_and_coverage(photo_shards):
     std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
     pixels = (images * std + mean) * 255
     assert pixels.min() >= -0.5 and pixels.max() <= 255.5 and pixels.std() > 20
-    loader.close()
+    for loader in loaders:
+        loader.close()
 
 
 @pytest.mark.parametrize("roi_decode", [True, False], ids=["roi-decode", "full-decode"])
 def test_train_crops_and_flips_match_their_definition(photo_shards, roi_decode):
-    """Each training image is the crop window of (seed, epoch, rank, position), resized, maybe
+    """Each training image is the crop window of (seed, epoch, global id), resized, maybe
     flipped and normalised: Pillow, given the same window, produces the same pixels."""
     shard_dir, _ = photo_shards
     loader = ShardLoader(shard_dir, 12, rank=0, nranks=2, seed=3, device="cpu", size=64, return_index=True,
@@ -233,15 +242,16 @@ def test_train_crops_and_flips_match_their_definition(photo_shards, roi_decode):
     loader.set_epoch(2)
     mean = torch.tensor([0.485, 0.456, 0.406]).view(3, 1, 1)
     std = torch.tensor([0.229, 0.224, 0.225]).view(3, 1, 1)
-    fd = os.open(loader.shard.path, os.O_RDONLY)
+    shards = loader.shards
+    fds = [os.open(p, os.O_RDONLY) for p in shards.paths]
     flips = 0
     try:
         for images, _, positions in loader:
             for image, pos in zip(images, positions.tolist()):
-                data, _ = loader.shard.sample(fd, pos)
+                data, _ = shards.sample(fds[pos % shards.nranks], pos)
                 with Image.open(io.BytesIO(data)) as im:
                     pil = ImageOps.exif_transpose(im).convert("RGB")
-                y0, x0, y1, x1, flip = crop_window(pil.height, pil.width, augmentation_numbers(3, 2, 0, pos))
+                y0, x0, y1, x1, flip = crop_window(pil.height, pil.width, augmentation_numbers(3, 2, pos))
                 want = pil.resize((64, 64), Image.BILINEAR, box=(x0, y0, x1, y1))
                 if flip:
                     want = want.transpose(Image.FLIP_LEFT_RIGHT)
@@ -250,16 +260,17 @@ def test_train_crops_and_flips_match_their_definition(photo_shards, roi_decode):
                 diff = ((image * std + mean) * 255 - want).abs()
                 assert diff.mean() < 0.5 and (diff > 2).float().mean() < 0.01, f"position {pos}"
     finally:
-        os.close(fd)
-    assert 0 < flips < 21
+        for fd in fds:
+            os.close(fd)
+    assert 0 < flips < 24
     loader.close()
 
 
 def test_eval_mode_is_a_centre_crop_and_fp16(photo_shards):
     shard_dir, _ = photo_shards
-    loader = ShardLoader(shard_dir, 21, rank=0, nranks=2, train=False, fp16=True, device="cpu", size=48, eval_resize=56)
+    loader = ShardLoader(shard_dir, 42, rank=0, nranks=1, train=False, fp16=True, device="cpu", size=48, eval_resize=56)
     (images, labels), = list(loader)
-    assert images.shape == (21, 3, 48, 48) and images.dtype == torch.float16
+    assert images.shape == (42, 3, 48, 48) and images.dtype == torch.float16
     again, _ = next(iter(loader))  # epoch 1: another order, the same deterministic crops
     key = lambda t: sorted(t.float().sum(dim=(1, 2, 3)).tolist())  # noqa: E731
     assert key(again) == key(images)
@@ -274,33 +285,34 @@ def test_len_and_steps_equal_on_every_rank(small_shards):
         loaders = [ShardLoader(small_shards, 10, rank=r, nranks=2, drop_last=drop_last, **FAST) for r in range(2)]
         assert [len(l) for l in loaders] == [expected, expected]
         assert [sum(1 for _ in l) for l in loaders] == [expected, expected]
-        sizes = [b[0].shape[0] for b in loaders[0]]  # epoch 1
-        assert sizes == ([10, 10, 3] if not drop_last else [10, 10])
+        sizes = [b[0].shape[0] for b in loaders[0]]  # epoch 1: the last global batch completed
+        assert sizes == [10] * expected
         for l in loaders:
             l.close()
 
 
 def test_every_sample_once_per_epoch_and_set_epoch(small_shards):
-    loader = ShardLoader(small_shards, 5, rank=0, nranks=2, return_index=True, **FAST)
-    first = run_epoch(loader)  # epoch 0
+    loader = ShardLoader(small_shards, 5, rank=0, nranks=1, return_index=True, **FAST)
+    first = run_epoch(loader)  # epoch 0: 46 samples in 10 batches of 5, the last completed
     pos0 = torch.cat([b[2] for b in first]).tolist()
-    assert sorted(pos0) == list(range(23))
-    assert torch.cat([b[1] for b in first]).tolist() == pos0  # labels of rank 0 are 100*0 + position
+    assert sorted(pos0[:46]) == list(range(46)) and pos0[46:] == pos0[:4]
+    # Global id g is line g // 2 of rank file g % 2, whose label write_shard_dir made 100 * rank + line.
+    assert torch.cat([b[1] for b in first]).tolist() == [100 * (g % 2) + g // 2 for g in pos0]
     assert pos0 == loader.order(0)
     assert loader.state_dict()["epoch"] == 1 and loader.state_dict()["batch"] == 0
 
     loader.set_epoch(1)
     second = run_epoch(loader)
     pos1 = torch.cat([b[2] for b in second]).tolist()
-    assert sorted(pos1) == list(range(23)) and pos1 != pos0
+    assert sorted(set(pos1)) == list(range(46)) and pos1 != pos0
 
     # A fresh loader (another run) gives epoch 1 again: same order, same crops, same flips.
-    other = ShardLoader(small_shards, 5, rank=0, nranks=2, return_index=True, **FAST)
+    other = ShardLoader(small_shards, 5, rank=0, nranks=1, return_index=True, **FAST)
     other.set_epoch(1)
     again = run_epoch(other)
     assert all(torch.equal(a[2], b[2]) and torch.equal(a[0], b[0]) for a, b in zip(second, again))
     # ... with more workers and threads too: the randomness belongs to the samples, not to DALI.
-    wide = ShardLoader(small_shards, 5, rank=0, nranks=2, return_index=True, device="cpu", size=32, num_workers=2, num_threads=3)
+    wide = ShardLoader(small_shards, 5, rank=0, nranks=1, return_index=True, device="cpu", size=32, num_workers=2, num_threads=3)
     wide.set_epoch(1)
     assert all(torch.equal(a[0], b[0]) for a, b in zip(second, run_epoch(wide)))
 
@@ -313,10 +325,10 @@ def test_every_sample_once_per_epoch_and_set_epoch(small_shards):
 
 def test_seeds_beyond_64_bits_work_and_still_choose_the_order(small_shards):
     """prep shard takes any seed >= 0; the loader does too, though DALI's own is 64-bit."""
-    big = ShardLoader(small_shards, 23, rank=0, nranks=2, return_index=True, seed=2**64 + 5, **FAST)
+    big = ShardLoader(small_shards, 46, rank=0, nranks=1, return_index=True, seed=2**64 + 5, **FAST)
     (images, labels, positions), = run_epoch(big)
-    assert positions.tolist() == big.order(0) and sorted(positions.tolist()) == list(range(23))
-    small = ShardLoader(small_shards, 23, rank=0, nranks=2, seed=5, **FAST)
+    assert positions.tolist() == big.order(0) and sorted(positions.tolist()) == list(range(46))
+    small = ShardLoader(small_shards, 46, rank=0, nranks=1, seed=5, **FAST)
     assert big.order(0) != small.order(0)
     for l in (big, small):
         l.close()
@@ -346,7 +358,7 @@ def test_resume_continues_at_the_exact_next_batch(small_shards):
     for got, want in zip(done + rest, uninterrupted, strict=True):
         assert torch.equal(got[2], want[2]) and torch.equal(got[1], want[1]) and torch.equal(got[0], want[0])
 
-    with pytest.raises(ValueError, match="batch_size=8"):
+    with pytest.raises(ValueError, match="global_batch=16"):
         ShardLoader(small_shards, 8, rank=1, nranks=2, **FAST).load_state_dict(state)
     reference.close()
     resumed.close()
@@ -356,16 +368,15 @@ def test_rank_and_world_size_from_torchrun_environment(small_shards, monkeypatch
     monkeypatch.setenv("RANK", "1")
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("LOCAL_RANK", "1")
-    loader = ShardLoader(small_shards, 8, **FAST)
+    loader = ShardLoader(small_shards, 8, return_index=True, **FAST)
     assert (loader.rank, loader.nranks) == (1, 2)
-    _, labels = next(iter(loader))
-    assert all(100 <= v < 200 for v in labels.tolist()), "rank 1's lines"
+    _, labels, ids = next(iter(loader))
+    assert ids.tolist() == EpochPlan(46, 2, 23, 1, 2, 8).rank_order(0)[:8].tolist(), "rank 1's share"
+    assert labels.tolist() == [100 * (g % 2) + g // 2 for g in ids.tolist()]
     loader.close()
 
 
-def test_refuses_a_shard_directory_for_another_nranks(small_shards, tmp_path):
-    with pytest.raises(ValueError, match=r"written for nranks=2.*nranks=4"):
-        ShardLoader(small_shards, 8, rank=0, nranks=4, **FAST)
+def test_refuses_what_cannot_load(small_shards, tmp_path):
     with pytest.raises(ValueError, match="rank must be in 0..1"):
         ShardLoader(small_shards, 8, rank=2, nranks=2, **FAST)
     with pytest.raises(FileNotFoundError, match="no such shard directory"):
@@ -435,10 +446,10 @@ def test_mixed_decoding_on_the_gpu_matches_cpu(small_shards):
         assert b.is_cuda and lb.is_cuda
         assert torch.equal(la, lb.cpu())
         assert (a - b.cpu()).abs().mean() < 0.05  # normalised units: ~3 levels of 255
-    train = ShardLoader(small_shards, 8, rank=0, nranks=2, device="mixed", size=32, fp16=True, return_index=True)
+    train = ShardLoader(small_shards, 8, rank=0, nranks=1, device="mixed", size=32, fp16=True, return_index=True)
     assert train.device == "mixed" and train.device_id == 0
     batches = run_epoch(train)
     assert all(b[0].is_cuda and b[0].dtype == torch.float16 and b[0].shape[1:] == (3, 32, 32) for b in batches)
-    assert sorted(torch.cat([b[2] for b in batches]).tolist()) == list(range(23))
+    assert sorted(set(torch.cat([b[2] for b in batches]).tolist())) == list(range(46))
     for loader in (cpu, gpu, train):
         loader.close()

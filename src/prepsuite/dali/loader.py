@@ -1,15 +1,19 @@
-"""``ShardLoader``: one rank's shard as PyTorch batches, decoded by DALI.
+"""``ShardLoader``: a shard directory as PyTorch batches, decoded by DALI, for any world size.
 
-The loader keeps the promise the shards make: every rank's shard has the same number of lines,
-so ``len(loader)`` — and the number of steps actually run — is the same on every rank, and a
-distributed job never waits at a collective for a rank that ran out of data.
+The loader keeps the promise data-parallel training needs: ``len(loader)`` — and the number of
+steps actually run — is the same on every rank, so a distributed job never waits at a collective
+for a rank that ran out of data. And it keeps the one a gradient-alignment check needs: step ``b``
+of epoch ``e`` holds the same samples with the same crops whether one process takes the whole
+global batch or ``M`` processes take ``1/M`` of it each (see :mod:`.plan` for the definition, and
+``docs/loader.md`` for the settings it needs: same seed, same global batch, same ``drop_last``).
+The world size need not be the one the shards were written for.
 
-Its position is the pair (epoch, next batch). ``set_epoch`` chooses the epoch (and with it the
-order within the shard, a permutation from ``(seed, epoch)``); iterating yields the rest of that
-epoch and moves on to the next one; ``state_dict`` / ``load_state_dict`` save and restore the pair,
-so a job restarted from a checkpoint continues at the exact next batch. A DALI pipeline serves
-consecutive epochs without being rebuilt; it is rebuilt (a second or two) only when the position
-jumps — ``load_state_dict`` or ``set_epoch`` to an epoch other than the next one.
+Its position is the pair (epoch, next step). ``set_epoch`` chooses the epoch (and with it the
+order, a permutation from ``(seed, epoch)``); iterating yields the rest of that epoch and moves on
+to the next one; ``state_dict`` / ``load_state_dict`` save and restore the pair — also into a job
+with another world size at the same global batch, which then continues with the same global
+batches. A DALI pipeline serves consecutive epochs without being rebuilt; it is rebuilt (a second
+or two) only when the position jumps.
 """
 
 from __future__ import annotations
@@ -19,11 +23,13 @@ import io
 import math
 import os
 import re
+from pathlib import Path
 from typing import Any
 
 from ..textio import InputError
 from .pipeline import default_device_id, resolve_device, shard_pipeline
-from .source import RankShard, ShardSource, epoch_order, open_rank_shard
+from .plan import SHUFFLES, EpochPlan
+from .source import ShardSet, ShardSource, open_shards, read_manifest, visible_files
 
 
 def _env_int(name: str) -> int | None:
@@ -47,23 +53,31 @@ def _default_workers() -> int:
 
 
 class ShardLoader:
-    """Batches ``(images, labels)`` of one rank's shard, decoded and augmented by DALI.
+    """Batches ``(images, labels)`` of one rank's share of a shard directory, decoded by DALI.
 
     ``ShardLoader(shard_dir, batch_size, rank=…, nranks=…, train=True, device="auto", seed=0)``:
 
     * ``shard_dir`` — a directory written by ``prep shard`` (rank files, ``index.db``,
-      ``manifest.json``); refused when it was written for another ``nranks``.
+      ``manifest.json``), for any number of ranks N.
+    * ``batch_size`` — per rank; the global batch is ``batch_size × nranks``.
     * ``rank``, ``nranks`` — default to ``RANK`` and ``WORLD_SIZE`` as torchrun sets them (else
-      0 and 1); the GPU is ``device_id`` or ``LOCAL_RANK``.
-    * ``train`` — random resized crop + flip (True) or resize + centre crop (False), both to
+      0 and 1); the GPU is ``device_id`` or ``LOCAL_RANK``. ``nranks`` need not be N.
+    * ``shuffle`` — ``"global"``: one permutation of all samples per epoch, any ``nranks`` (every
+      shard file must be readable, e.g. a shared file system); ``"local"``: each rank reads only
+      its share of the files (node-local copies), ``nranks`` dividing or a multiple of N;
+      ``"auto"`` (default): global when every file is visible, else local.
+    * ``train`` — RandomResizedCrop + flip (True) or resize + centre crop (False), both to
       ``size``×``size``, normalised with ImageNet mean/std, float CHW (``fp16`` for half).
     * ``device`` — ``"auto"`` decodes on the GPU (``mixed``) when one is present, else on the CPU;
       ``"cpu"`` or ``"mixed"`` force one. On the GPU, images and labels are CUDA tensors.
-    * ``drop_last`` — drop the last, incomplete batch (``len = lines // batch_size``) instead of
-      yielding it short (``len = ceil(lines / batch_size)``). Equal on all ranks either way.
+    * ``drop_last`` — drop the last, incomplete global batch (``len = n // G``) instead of
+      completing it with the epoch's first samples (``len = ceil(n / G)``; every batch is full).
+    * ``num_classes`` — refuse a label outside ``0..num_classes-1`` (naming its file and line);
+      defaults to the manifest's ``num_classes`` where ``prep shard`` recorded one.
     * ``num_workers`` — reader processes (base64 lines → encoded images); ``num_threads`` —
       DALI's decoding/augmentation threads; ``prefetch`` — batches prepared ahead.
-    * ``return_index`` — also yield the shard positions (0-based line numbers) of the batch.
+    * ``return_index`` — also yield the global sample ids of the batch (line ``id // N + 1`` of
+      shard file ``id % N``).
     * ``roi_decode`` — in training, decode only the region of each image the crop keeps.
     """
 
@@ -74,12 +88,14 @@ class ShardLoader:
         *,
         rank: int | None = None,
         nranks: int | None = None,
+        shuffle: str = "auto",
         train: bool = True,
         device: str = "auto",
         seed: int = 0,
         size: int = 224,
         fp16: bool = False,
         drop_last: bool = False,
+        num_classes: int | None = None,
         num_workers: int | None = None,
         num_threads: int | None = None,
         prefetch: int = 2,
@@ -97,20 +113,55 @@ class ShardLoader:
             raise ValueError(f"seed must be >= 0, got {seed}")
         if start_method not in ("auto", "fork", "spawn"):
             raise ValueError(f"start_method must be auto, fork or spawn; got {start_method!r}")
+        if shuffle not in SHUFFLES:
+            raise ValueError(f"shuffle must be one of {', '.join(SHUFFLES)}; got {shuffle!r}")
         env_rank, env_world = _env_int("RANK"), _env_int("WORLD_SIZE")
         self.rank = rank if rank is not None else (env_rank if env_rank is not None else 0)
         self.nranks = nranks if nranks is not None else (env_world if env_world is not None else 1)
-        self.shard: RankShard = open_rank_shard(shard_dir, self.rank, self.nranks)
+        if self.nranks < 1:
+            raise ValueError(f"nranks must be >= 1, got {self.nranks}")
+        if not 0 <= self.rank < self.nranks:
+            raise ValueError(f"rank must be in 0..{self.nranks - 1}, got {self.rank}")
+        manifest = read_manifest(shard_dir)
+        visible = visible_files(shard_dir, manifest)
+        N = int(manifest["nranks"])
+        if shuffle == "auto":
+            shuffle = "global" if len(visible) == N else "local"
+        elif shuffle == "global" and len(visible) < N:
+            missing = sorted(set(range(N)) - set(visible))
+            raise FileNotFoundError(
+                f"{shard_dir}: shuffle='global' reads every shard file, but {len(missing)} of {N} are not "
+                f"here (e.g. {manifest['ranks'][missing[0]]['file']}); use shuffle='local' for node-local files"
+            )
+        self.shuffle = shuffle
+        self.seed = seed
+        self.drop_last = drop_last
         self.batch_size = batch_size
+        self.plan = EpochPlan(
+            n=int(manifest["n"]), shard_ranks=N, per_rank=int(manifest["per_rank_lines"]),
+            rank=self.rank, nranks=self.nranks, batch_size=batch_size, seed=seed,
+            drop_last=drop_last, shuffle=shuffle,
+        )
+        files = self.plan.files()
+        absent = [f for f in files if f not in visible]
+        if absent:
+            raise FileNotFoundError(
+                f"{Path(shard_dir) / manifest['ranks'][absent[0]]['file']}: rank {self.rank} of {self.nranks} "
+                f"reads shard files {files[0]}..{files[-1]} of {N}, and this one is not on this node"
+            )
+        self.shards: ShardSet = open_shards(shard_dir, files, manifest)
+        if num_classes is None and manifest.get("num_classes") is not None:
+            num_classes = int(manifest["num_classes"])
+        self.num_classes = num_classes
+        if num_classes is not None:
+            self.shards.check_labels(num_classes, files)
         self.train = train
         self.device = resolve_device(device)
         if self.device == "mixed" and device == "auto" and not _torch_has_cuda():
             self.device = "cpu"  # a CPU build of PyTorch cannot hold the GPU's batches
         self.device_id = (device_id if device_id is not None else default_device_id()) if self.device == "mixed" else None
-        self.seed = seed
         self.size = size
         self.fp16 = fp16
-        self.drop_last = drop_last
         self.num_workers = num_workers if num_workers is not None else _default_workers()
         self.num_threads = num_threads if num_threads is not None else _default_workers()
         self.prefetch = prefetch
@@ -121,13 +172,7 @@ class ShardLoader:
         self.return_index = return_index
         self.roi_decode = roi_decode
 
-        lines = len(self.shard)
-        self._len = lines // batch_size if drop_last else math.ceil(lines / batch_size)
-        if self._len == 0:
-            raise ValueError(
-                f"{self.shard.path}: {lines} lines make no full batch of {batch_size} with drop_last=True"
-            )
-        self._epoch_samples = self._len * batch_size
+        self._len = self.plan.steps
         self.epoch = 0
         self._next_batch = 0
         self._pipe: Any = None
@@ -137,12 +182,18 @@ class ShardLoader:
     # --- the sampler-like interface ---------------------------------------------------------
 
     @property
-    def lines(self) -> int:
-        """Lines in this rank's shard (the same on every rank), padding lines included."""
-        return len(self.shard)
+    def n(self) -> int:
+        """Real samples in the dataset (padding lines of the shard files not counted)."""
+        return self.plan.n
+
+    @property
+    def global_batch(self) -> int:
+        """Samples per step over all ranks: ``batch_size × nranks``."""
+        return self.plan.global_batch
 
     def __len__(self) -> int:
-        """Batches per epoch: ``ceil(lines / batch_size)`` (``floor`` with ``drop_last``)."""
+        """Steps per epoch, equal on every rank: ``ceil(n / G)`` (``floor`` with ``drop_last``);
+        with ``shuffle="local"`` the same with the lines of one shard file and ``G / N``."""
         return self._len
 
     def set_epoch(self, epoch: int) -> None:
@@ -158,29 +209,37 @@ class ShardLoader:
             self.epoch, self._next_batch = epoch, 0
 
     def order(self, epoch: int | None = None) -> list[int]:
-        """Shard positions in the order ``epoch`` (default: the current one) visits them."""
+        """Global ids this rank reads in ``epoch`` (default: the current one), batch after batch."""
         e = self.epoch if epoch is None else epoch
-        return epoch_order(self.seed, e, self.lines).tolist()
+        return self.plan.rank_order(e).tolist()
 
-    def state_dict(self) -> dict[str, int | bool]:
-        """Where iteration stands: the epoch and the index of the next batch to yield."""
+    def state_dict(self) -> dict[str, int | bool | str]:
+        """Where iteration stands: the epoch and the next step, with what gives them meaning."""
         return {
             "epoch": self.epoch,
             "batch": self._next_batch,
             "seed": self.seed,
-            "batch_size": self.batch_size,
-            "lines": self.lines,
-            "nranks": self.nranks,
+            "global_batch": self.global_batch,
+            "n": self.n,
+            "shard_nranks": self.plan.shard_ranks,
+            "shuffle": self.shuffle,
             "drop_last": self.drop_last,
+            "nranks": self.nranks,  # informative: a job with another world size may resume it
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Continue at the batch ``state`` names (from any rank of the same job)."""
-        for key in ("seed", "batch_size", "lines", "nranks", "drop_last"):
-            if key in state and state[key] != getattr(self, key):
+        """Continue at the step ``state`` names (from any rank of a job with the same global batch).
+
+        The world size may differ from the saving job's: step ``b`` is the same global batch for
+        every world size, so the job continues with the global batches the old one would have run.
+        """
+        mine = self.state_dict()
+        for key in ("seed", "global_batch", "n", "shard_nranks", "shuffle", "drop_last"):
+            if key in state and state[key] != mine[key]:
+                hint = " (batch_size x nranks)" if key == "global_batch" else ""
                 raise ValueError(
-                    f"state was saved with {key}={state[key]!r}, this loader has {key}={getattr(self, key)!r}; "
-                    "its batch index would point at different samples"
+                    f"state was saved with {key}={state[key]!r}, this loader has {key}={mine[key]!r}{hint}; "
+                    "its step index would point at different samples"
                 )
         epoch, batch = int(state["epoch"]), int(state["batch"])
         if epoch < 0 or not 0 <= batch <= self._len:
@@ -201,18 +260,14 @@ class ShardLoader:
             except StopIteration:
                 self.close()
                 raise RuntimeError(
-                    f"{self.shard.path}: the pipeline ended at batch {b} of {self._len} (epoch {epoch})"
+                    f"{self.shards.shard_dir}: the pipeline ended at batch {b} of {self._len} (epoch {epoch})"
                 ) from None
             except Exception as e:
                 error = self._explain(e, epoch, b)
                 self.close()
                 raise error from e
             self._pipe_pos = (epoch, b + 1)
-            n = min(self.batch_size, self.lines - b * self.batch_size)
-            images, labels = out["images"], out["labels"]
-            positions = out["positions"]
-            if n < self.batch_size:
-                images, labels, positions = images[:n], labels[:n], positions[:n]
+            images, labels, positions = out["images"], out["labels"], out["positions"]
             last = b + 1 == self._len
             if last:
                 self.epoch, self._next_batch = epoch + 1, 0
@@ -238,7 +293,7 @@ class ShardLoader:
                     self._pipe_pos = (epoch, 0)
                     return
                 self.close()
-                raise RuntimeError(f"{self.shard.path}: the pipeline ran past the end of epoch {pe}")
+                raise RuntimeError(f"{self.shards.shard_dir}: the pipeline ran past the end of epoch {pe}")
         self._build(epoch, batch)
 
     def _build(self, epoch: int, batch: int) -> None:
@@ -247,11 +302,10 @@ class ShardLoader:
 
         self.close()
         source = ShardSource(
-            self.shard,
-            seed=self.seed,
+            self.shards,
+            self.plan,
             first_epoch=epoch,
             start_sample=batch * self.batch_size,
-            epoch_samples=self._epoch_samples,
             augment=self.train,
         )
         pipe = shard_pipeline(
@@ -322,39 +376,39 @@ class ShardLoader:
         the lines of the batches in flight are decoded again with Pillow to find the culprit.
         """
         text = _chain_text(error)
-        prefix = re.escape(f"{self.shard.path}: line ")
-        found = re.search(prefix + r"[^\n]*", text)
+        paths = "|".join(re.escape(str(p)) for p in self.shards.paths)
+        found = re.search(rf"(?:{paths}): line [^\n]*", text)
         if found:
             return InputError(found.group(0))
         said = _dali_reason(text)
-        order = epoch_order(self.seed, epoch, self.lines)
-        depth = self.prefetch + 1
-        first_batch = batch
-        last_batch = min(batch + depth, self._len)
-        candidates = [
-            int(order[i % self.lines])
-            for i in range(first_batch * self.batch_size, last_batch * self.batch_size)
-        ]
+        order = self.plan.rank_order(epoch)
+        last_batch = min(batch + self.prefetch + 1, self._len)
+        candidates = [int(g) for g in order[batch * self.batch_size : last_batch * self.batch_size]]
         bad = []
-        fd = os.open(self.shard.path, os.O_RDONLY)
+        fds: dict[int, int] = {}
         try:
-            for pos in dict.fromkeys(candidates):
+            for gid in dict.fromkeys(candidates):
+                path, line = self.shards.where(gid)
                 try:
-                    data, _ = self.shard.sample(fd, pos)
+                    fd = fds.get(gid % self.shards.nranks)
+                    if fd is None:
+                        fd = fds[gid % self.shards.nranks] = os.open(path, os.O_RDONLY)
+                    data, _ = self.shards.sample(fd, gid)
                     _pillow_decode(data)
                 except Exception as e:  # a reader error or Pillow's: either names the culprit
-                    bad.append(f"line {pos + 1} ({_first_line(str(e))})")
+                    bad.append(f"{path}: cannot decode line {line} ({_first_line(str(e))})")
         finally:
-            os.close(fd)
+            for fd in fds.values():
+                os.close(fd)
         if bad:
-            return InputError(f"{self.shard.path}: cannot decode {'; '.join(bad)}; DALI: {said}")
+            return InputError(f"{'; '.join(bad)}; DALI: {said}")
         k = re.search(r"sample #(\d+)", text)
         if k and int(k.group(1)) < self.batch_size:
             # DALI names the index within the batch, not the batch: one line per batch in flight.
             candidates = candidates[int(k.group(1)) :: self.batch_size]
-        lines = ", ".join(str(p + 1) for p in sorted(set(candidates))[:64])
+        lines = ", ".join(f"{p.name}:{line}" for p, line in sorted({self.shards.where(g) for g in candidates})[:64])
         return InputError(
-            f"{self.shard.path}: the pipeline failed in epoch {epoch}, batch {batch} or one prefetched "
+            f"{self.shards.shard_dir}: the pipeline failed in epoch {epoch}, batch {batch} or one prefetched "
             f"after it, on one of lines {lines}; DALI: {said}"
         )
 

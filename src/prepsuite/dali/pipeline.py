@@ -5,13 +5,14 @@ Decoding is the expensive step of image training, so it runs where it is fastest
 device is present, and on the CPU (libjpeg-turbo in DALI's own threads, ``device_id=None`` so no
 GPU is needed at all) when it is not.
 
-The training crop is a random resized crop (area fraction and aspect ratio drawn from ranges, the
-crop placed at random, resized to ``size``×``size``) plus a horizontal flip. Its random numbers are
-not DALI's: the source hands five uniform numbers per sample, drawn from (seed, epoch, rank,
-position), and the pipeline turns them into the crop window with DALI arithmetic and resizes that
-window with ``fn.resize``'s region of interest (what ``fn.random_resized_crop`` does inside). That
-makes every crop a function of the sample and the epoch only, so a resumed run, a run with more
-workers and a CPU run all see the same crops.
+The training crop is torchvision's RandomResizedCrop (area fraction and aspect ratio drawn, drawn
+again up to 10 times while the crop does not fit, a centre crop as the fallback; resized to
+``size``×``size``) plus a horizontal flip. Its random numbers are not DALI's: the source hands
+``N_AUG`` uniform numbers per sample, a function of (seed, epoch, global sample id), and the
+pipeline turns them into the crop window with DALI arithmetic and resizes that window with
+``fn.resize``'s region of interest (what ``fn.random_resized_crop`` does inside). That makes every
+crop a function of the sample and the epoch only, so a resumed run, a run with another number of
+ranks, workers or threads, and a CPU run all see the same crops.
 """
 
 from __future__ import annotations
@@ -74,26 +75,43 @@ def default_device_id() -> int:
     return local_rank % count
 
 
-def _random_crop_window(shape, rnd, area: Sequence[float], ratio: Sequence[float]):
-    """(y0, x0, y1, x1, height, width) of a random resized crop, from the shape and 4 uniforms.
+def _crop_window(shape, rnd, area: Sequence[float], ratio: Sequence[float]):
+    """(y0, x0, y1, x1, height, width) of RandomResizedCrop, from the shape and the source's numbers.
 
-    The same formula as :func:`.source.crop_window`, in DALI arithmetic (one value per sample).
+    The same computation as :func:`.source.crop_window` (torchvision's sampler), in DALI arithmetic
+    on each sample's vector of ``CROP_TRIES`` tries at once: the first try that fits is picked by
+    a max-reduction of ``fits · (CROP_TRIES − t)``, its sides by a sum over the one-hot of that try,
+    and a centre crop with the ratio clamped stands in when no try fits.
     """
+    import numpy as np
     import nvidia.dali.fn as fn
     import nvidia.dali.math as dmath
     import nvidia.dali.types as types
 
-    h = fn.cast(shape[0], dtype=types.FLOAT)
-    w = fn.cast(shape[1], dtype=types.FLOAT)
-    frac = area[0] + (area[1] - area[0]) * rnd[0]
-    log_lo, log_hi = math.log(ratio[0]), math.log(ratio[1])
-    r = dmath.exp(log_lo + (log_hi - log_lo) * rnd[1])  # width / height
-    # Largest area with this aspect ratio that still fits: w*w/r (width-bound), h*h*r (height-bound).
-    crop_area = dmath.min(dmath.min(frac * h * w, w * w / r), h * h * r)
-    cw = dmath.min(dmath.sqrt(crop_area * r), w)  # min(): rounding must not leave the image
-    ch = dmath.min(dmath.sqrt(crop_area / r), h)
-    x0 = rnd[2] * (w - cw)
-    y0 = rnd[3] * (h - ch)
+    from .source import CROP_TRIES
+
+    T = CROP_TRIES
+    f32 = types.FLOAT
+    h = fn.cast(shape[0], dtype=f32)
+    w = fn.cast(shape[1], dtype=f32)
+    u_area, u_ratio = rnd[0:T], rnd[T : 2 * T]
+    u_x, u_y = rnd[2 * T], rnd[2 * T + 1]
+    lo, hi = math.log(ratio[0]), math.log(ratio[1])
+    target = h * w * (area[0] + (area[1] - area[0]) * u_area)
+    r = dmath.exp(lo + (hi - lo) * u_ratio)  # width / height
+    cw = dmath.floor(dmath.sqrt(target * r) + 0.5)
+    ch = dmath.floor(dmath.sqrt(target / r) + 0.5)
+    fits = fn.cast((cw <= w) & (ch <= h) & (cw > 0.0) & (ch > 0.0), dtype=f32)
+    score = fits * types.Constant(np.arange(T, 0, -1, dtype=np.float32))  # T for try 0 … 1 for the last
+    best = fn.reductions.max(score)
+    first = fits * fn.cast(score == best, dtype=f32)  # one-hot of the first try that fits (or zeros)
+    found = fn.cast(best > 0.0, dtype=f32)
+    fw = dmath.min(w, dmath.floor(h * ratio[1] + 0.5))
+    fh = dmath.min(h, dmath.floor(w / ratio[0] + 0.5))
+    cw = fn.reductions.sum(cw * first) + (1.0 - found) * fw
+    ch = fn.reductions.sum(ch * first) + (1.0 - found) * fh
+    x0 = found * dmath.floor(u_x * (w - cw + 1.0)) + (1.0 - found) * dmath.floor((w - cw) / 2.0)
+    y0 = found * dmath.floor(u_y * (h - ch + 1.0)) + (1.0 - found) * dmath.floor((h - ch) / 2.0)
     return y0, x0, y0 + ch, x0 + cw, h, w
 
 
@@ -108,15 +126,15 @@ def _decode_crop(encoded, rnd, *, decoder: str, size: int, area, ratio, roi_deco
     import nvidia.dali.math as dmath
     import nvidia.dali.types as types
 
-    y0, x0, y1, x1, h, w = _random_crop_window(fn.peek_image_shape(encoded), rnd, area, ratio)
+    y0, x0, y1, x1, h, w = _crop_window(fn.peek_image_shape(encoded), rnd, area, ratio)
     if not roi_decode:
         images = fn.decoders.image(encoded, device=decoder, output_type=types.RGB)
         return images, fn.stack(y0, x0), fn.stack(y1, x1)
     margin = dmath.ceil(dmath.max(y1 - y0, x1 - x0) / size) + 1.0
-    ys = dmath.max(dmath.floor(y0) - margin, 0.0)
-    xs = dmath.max(dmath.floor(x0) - margin, 0.0)
-    ye = dmath.min(dmath.ceil(y1) + margin, h)
-    xe = dmath.min(dmath.ceil(x1) + margin, w)
+    ys = dmath.max(y0 - margin, 0.0)
+    xs = dmath.max(x0 - margin, 0.0)
+    ye = dmath.min(y1 + margin, h)
+    xe = dmath.min(x1 + margin, w)
     images = fn.decoders.image_slice(
         encoded,
         start=fn.cast(fn.stack(ys, xs), dtype=types.INT32),
@@ -166,6 +184,8 @@ def shard_pipeline(
     from nvidia.dali import Pipeline
     import nvidia.dali.fn as fn
     import nvidia.dali.types as types
+
+    from .source import N_AUG
 
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
@@ -222,7 +242,7 @@ def shard_pipeline(
                 encoded, rnd, decoder=decoder, size=size, area=area, ratio=ratio, roi_decode=roi_decode
             )
             images = fn.resize(images, size=[size, size], roi_start=start, roi_end=end, antialias=True)
-            flip = fn.cast(rnd[4] < 0.5, dtype=types.INT32)
+            flip = fn.cast(rnd[N_AUG - 1] < 0.5, dtype=types.INT32)
             images = fn.crop_mirror_normalize(images, mirror=flip, **norm)
         else:
             images = fn.decoders.image(encoded, device=decoder, output_type=types.RGB)
