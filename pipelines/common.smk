@@ -1,19 +1,25 @@
-# Shared helpers of the prepsuite rules: where `prep` is, which dump, how many chunks.
+# Shared helpers of the prepsuite rules: the settings checked, which dump, how many chunks.
+# Logic lives in the library (prepsuite.workflow), so the rule files hold rules only.
 import os
 import shlex
-import shutil
-import sys
+
+from snakemake.utils import validate
 
 import prepsuite
-from prepsuite.text.chunks import check_chunks_setting, is_auto, resolve_chunks
+from prepsuite.text.chunks import is_auto, resolve_chunks
 from prepsuite.text.multistream import index_for, is_bz2, is_plan, planned_chunks
-from prepsuite.workflow import release_scheduler_timers
+from prepsuite.workflow import (check_config, check_stage_settings, gather_job, hide_empty_shell_commands, opt, plan_job,
+                                release_scheduler_timers, shards_images, text_stage_options,
+                                use_this_prep, w2v_test_files)
 
 
-def _find_prep() -> str:
-    """The `prep` of the interpreter running Snakemake, so rules never pick up another one."""
-    beside = os.path.join(os.path.dirname(sys.executable), "prep")
-    return shlex.quote(beside if os.path.exists(beside) else (shutil.which("prep") or "prep"))
+# Unknown keys refused (nearest key named), --config strings typed.
+check_config(config, os.path.join(workflow.basedir, "pipelines", "config.schema.yaml"))
+# The `prep` the jobs run is this installation's, unless a conda env (--sdm conda) has its own.
+use_this_prep()
+hide_empty_shell_commands()
+#: The software of every rule, for `snakemake --sdm conda` (see the file); otherwise unused.
+PREPSUITE_ENV = "envs/prepsuite.yaml"
 
 
 _BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
@@ -37,51 +43,9 @@ def setting(section: str, key: str, kind=str):
         raise ValueError(f"config {section}.{key} must be an integer, got {value!r}") from None
 
 
-def _check_config(config: dict) -> None:
-    """Refuse bad settings before any job starts, naming the setting."""
-    from prepsuite.text import convert, extract, segment
-
-    problems = []
-    for section in ("extract", "clean", "convert", "segment"):
-        if not isinstance(config.get(section), dict):
-            problems.append(f"{section}: must be a mapping, e.g. --config '{section}={{\"engine\": ...}}'"
-                            f" (got {config.get(section)!r})")
-    if problems:
-        raise ValueError("bad workflow config (pipelines/config.yaml or --config):\n  " + "\n  ".join(problems))
-    try:
-        check_chunks_setting(config.get("chunks"))
-    except ValueError as err:
-        problems.append(str(err))
-    # --config gives every value as a string, those nested in a mapping too
-    # ('segment={"hmm": false}' arrives as "false", which as a string would be true)
-    for section, key in ((None, "fuse_stages"), (None, "split_single_stream"), ("segment", "hmm")):
-        holder = config if section is None else config[section]
-        value = holder.get(key, True)
-        if isinstance(value, str) and value.lower() in _BOOLEANS:
-            holder[key] = _BOOLEANS[value.lower()]
-        elif not isinstance(value, bool):
-            name = key if section is None else f"{section}.{key}"
-            problems.append(f"{name}: must be true or false, got {value!r}")
-    for stage, module in (("extract", extract), ("convert", convert), ("segment", segment)):
-        engine = config[stage].get("engine")
-        if engine not in module.ENGINES:
-            problems.append(f"{stage}.engine: {engine!r} is not one of {', '.join(module.ENGINES)}")
-    if config["convert"].get("config") not in convert.OPENCC_CONFIGS:
-        problems.append(
-            f"convert.config: unknown OpenCC config {config['convert'].get('config')!r}; "
-            f"choose one of {', '.join(convert.OPENCC_CONFIGS)}"
-        )
-    elif config["convert"].get("engine") == "cpp":
-        try:
-            convert.cpp_opencc_dir()
-        except ValueError as err:
-            problems.append(f"convert.engine: {err}")
-    if problems:
-        raise ValueError("bad workflow config (pipelines/config.yaml or --config):\n  " + "\n  ".join(problems))
-
-
-_check_config(config)
-PREP = _find_prep()
+check_stage_settings(config)
+# and then the schema's own checks (types, ranges, choices of the other settings)
+validate(config, "config.schema.yaml")
 DUMP = config.get("dump") or prepsuite.sample_dump()
 # A multistream dump with its index is extracted one chunk per job (each job reads its streams).
 INDEX = config.get("index") or (index_for(DUMP) if os.path.exists(DUMP) else None)
@@ -101,29 +65,6 @@ SPLIT = config["extract"]["engine"] != "gensim" and (
     bool(INDEX) or (config.get("split_single_stream", True) and is_bz2(DUMP)))
 # Files whose contents shape the text stages: editing one reruns the jobs that read it.
 SETTING_FILES = [f for f in (config["clean"].get("rules_file"), config["segment"].get("user_dict")) if f]
-
-
-def in_process(log_path: str, step, *args) -> None:
-    """Run a library step inside Snakemake's process: `prep`'s start-up alone is half a second,
-    longer than the plan or the gather of a small dump. The log gets what `prep` would have
-    written: the step's summary, the error, or the traceback of an unexpected one."""
-    import traceback
-
-    with open(log_path, "w", encoding="utf-8") as log:
-        try:
-            result = step(*args)
-        except (ValueError, OSError) as err:  # InputError is a ValueError
-            log.write(f"prep: error: {err}\n")
-            raise
-        except Exception:
-            log.write(traceback.format_exc())
-            raise
-        log.write(result.summary() + "\n")
-
-
-def opt(flag: str, value) -> str:
-    """`--flag value` when a value is configured, nothing otherwise."""
-    return f"{flag} {shlex.quote(str(value))}" if value not in (None, "") else ""
 
 
 scattergather:

@@ -14,18 +14,6 @@ FUSE = config.get("fuse_stages", True)
 SEGMENTED = "txt" if SPLIT and FUSE else "jsonl"
 
 
-def text_stage_options(config) -> str:
-    """The clean/convert/segment options every `prep process` job gets from the config."""
-    return " ".join(part for part in (
-        opt("--rules", config["clean"].get("rules_file")),
-        f"--config {shlex.quote(config['convert']['config'])}",
-        f"--convert-engine {shlex.quote(config['convert']['engine'])}",
-        f"--segment-engine {shlex.quote(config['segment']['engine'])}",
-        "--hmm" if config["segment"]["hmm"] else "--no-hmm",
-        opt("--user-dict", config["segment"].get("user_dict")),
-    ) if part)
-
-
 if SPLIT and INDEX and is_plan(INDEX):
 
     from prepsuite.text.multistream import plan_chunks
@@ -58,9 +46,7 @@ elif SPLIT:
         params:
             chunks=CHUNKS,
         run:
-            from prepsuite.text.multistream import write_plan
-
-            in_process(log[0], write_plan, input.dump, input.get("index"), params.chunks, output[0])
+            plan_job(input, output, log, params)
 
     PLAN = rules.plan_chunks.output[0]
 
@@ -81,11 +67,14 @@ if SPLIT and FUSE:
         benchmark:
             "results/benchmarks/process_streams/{scatteritem}.tsv"
         params:
+            chunks=CHUNKS,
             number=lambda wildcards: wildcards.scatteritem.split("-of-")[0],
             engine=config["extract"]["engine"],
             options=text_stage_options(config),
+        conda:
+            PREPSUITE_ENV
         shell:
-            "{PREP} process {input.dump:q} {output.chunk:q} --index {input.plan:q} --chunks {CHUNKS}"
+            "prep process {input.dump:q} {output.chunk:q} --index {input.plan:q} --chunks {params.chunks}"
             " --chunk {params.number} --extract-engine {params.engine} {params.options}"
             " --rejects {output.rejects:q} --stats {output.stats:q} 2> {log:q}"
 
@@ -105,10 +94,13 @@ elif SPLIT:
         benchmark:
             "results/benchmarks/extract/{scatteritem}.tsv"
         params:
+            chunks=CHUNKS,
             number=lambda wildcards: wildcards.scatteritem.split("-of-")[0],
             engine=config["extract"]["engine"],
+        conda:
+            PREPSUITE_ENV
         shell:
-            "{PREP} extract {input.dump:q} results/extract --index {input.plan:q} --chunks {CHUNKS}"
+            "prep extract {input.dump:q} results/extract --index {input.plan:q} --chunks {params.chunks}"
             " --engine {params.engine}"
             " --chunk {params.number} --processes 1 --name-template 'chunk-{{number}}-of-{{total}}.jsonl'"
             " --stats {output.stats:q} 2> {log:q}"
@@ -129,9 +121,12 @@ else:
             "results/benchmarks/extract/extract.tsv"
         threads: 8
         params:
+            chunks=CHUNKS,
             engine=config["extract"]["engine"],
+        conda:
+            PREPSUITE_ENV
         shell:
-            "{PREP} extract {input:q} results/extract --chunks {CHUNKS} --engine {params.engine}"
+            "prep extract {input:q} results/extract --chunks {params.chunks} --engine {params.engine}"
             " --processes {threads} --name-template 'chunk-{{number}}-of-{{total}}.jsonl'"
             " --stats {output.stats:q} 2> {log:q}"
 
@@ -158,8 +153,10 @@ elif FUSE:
             "results/benchmarks/process/{scatteritem}.tsv"
         params:
             options=text_stage_options(config),
+        conda:
+            PREPSUITE_ENV
         shell:
-            "{PREP} process {input.chunk:q} {output.chunk:q} {params.options} --rejects {output.rejects:q}"
+            "prep process {input.chunk:q} {output.chunk:q} {params.options} --rejects {output.rejects:q}"
             " --stats {output.stats:q} 2> {log:q}"
 
     STAGE_STATS = gather.split("results/stats/process/{scatteritem}.json")
@@ -180,8 +177,10 @@ else:
             "results/benchmarks/clean/{scatteritem}.tsv"
         params:
             rules=opt("--rules", config["clean"].get("rules_file")),
+        conda:
+            PREPSUITE_ENV
         shell:
-            "{PREP} clean {input.chunk:q} {output.chunk:q} {params.rules} --rejects {output.rejects:q}"
+            "prep clean {input.chunk:q} {output.chunk:q} {params.rules} --rejects {output.rejects:q}"
             " --stats {output.stats:q} 2> {log:q}"
 
 
@@ -198,8 +197,10 @@ else:
         params:
             config=config["convert"]["config"],
             engine=config["convert"]["engine"],
+        conda:
+            PREPSUITE_ENV
         shell:
-            "{PREP} convert {input:q} {output.chunk:q} --config {params.config} --engine {params.engine}"
+            "prep convert {input:q} {output.chunk:q} --config {params.config} --engine {params.engine}"
             " --stats {output.stats:q} 2> {log:q}"
 
 
@@ -219,8 +220,10 @@ else:
             user_dict=opt("--user-dict", config["segment"].get("user_dict")),
             convert=config["convert"]["config"],
             engine=config["segment"]["engine"],
+        conda:
+            PREPSUITE_ENV
         shell:
-            "{PREP} segment {input.chunk:q} {output.chunk:q} --engine {params.engine} {params.hmm} {params.user_dict}"
+            "prep segment {input.chunk:q} {output.chunk:q} --engine {params.engine} {params.hmm} {params.user_dict}"
             " --convert-tokens {params.convert}"
             " --stats {output.stats:q} 2> {log:q}"
 
@@ -235,7 +238,7 @@ else:
 # sends it to a node like any job).
 rule corpus:
     input:
-        chunks=gather.split("results/segment/chunk-{scatteritem}." + SEGMENTED),
+        chunks=gather.split(f"results/segment/chunk-{{scatteritem}}.{SEGMENTED}"),
         stats=EXTRACT_STATS + STAGE_STATS,
         rejects=gather.split("results/rejects/clean/{scatteritem}.tsv"),
     output:
@@ -252,7 +255,4 @@ rule corpus:
         | {"chunks": CHUNKS, "dump": DUMP, "index": str(INDEX or ""),
            "split_single_stream": config.get("split_single_stream", True)},
     run:
-        from prepsuite.text.gather import gather_corpus
-
-        in_process(log[0], gather_corpus, list(input.chunks), output.corpus, list(input.stats),
-                   output.stats, {"config": params.settings}, list(input.rejects), output.rejects)
+        gather_job(input, output, log, params)

@@ -6,32 +6,12 @@
 # Set shards.data_dir to an existing base64 dataset (with its file list) to shard that instead.
 
 SHARDS_PACKED = "results/shards/data"
-
-
 SHARDS_DATA = setting("shards", "data_dir") or SHARDS_PACKED
-SHARDS_NRANKS = setting("shards", "nranks", int)
-if SHARDS_NRANKS < 1:
-    raise ValueError(f"config shards.nranks must be >= 1, got {SHARDS_NRANKS}")
-
-
-def _shards_images(wildcards):
-    """The images to pack (empty settings: the photos bundled with the package); a missing
-    folder stops the job with a message that names it rather than a bare missing-file error."""
-    images = setting("shards", "images_dir") or str(prepsuite.sample_photos() / "single_jpeg")
-    labels = setting("shards", "labels") or os.path.join(images, "image_list.txt")
-    for path, key in ((images, "images_dir"), (labels, "labels")):
-        if not os.path.exists(path):
-            raise FileNotFoundError(
-                f"config shards.{key}: {path!r} not found (absolute: {os.path.abspath(path)}). "
-                "Empty settings pack the photos bundled with prepsuite; point shards.images_dir and "
-                "shards.labels at your images, or shards.data_dir at an existing base64 dataset."
-            )
-    return {"images": images, "labels": labels}
 
 
 rule shards_pack:
     input:
-        unpack(_shards_images),
+        unpack(lambda wildcards: shards_images(config)),
     output:
         directory(SHARDS_PACKED),
     log:
@@ -40,8 +20,10 @@ rule shards_pack:
         "results/benchmarks/shards/pack.tsv"
     params:
         part_lines=setting("shards", "part_lines", int),
+    conda:
+        PREPSUITE_ENV
     shell:
-        "{PREP} pack {input.images:q} {input.labels:q} --out {output:q}"
+        "prep pack {input.images:q} {input.labels:q} --out {output:q}"
         " --part-lines {params.part_lines} 2> {log:q}"
 
 
@@ -56,10 +38,13 @@ rule shards_shard:
         "results/benchmarks/shards/shard.tsv"
     params:
         file_list=setting("shards", "file_list") or "file_list.txt",
+        nranks=setting("shards", "nranks", int),
         seed=setting("shards", "seed", int),
         check_images="--check-images" if setting("shards", "check_images", bool) else "",
+    conda:
+        PREPSUITE_ENV
     shell:
-        "{PREP} shard --data-dir {input:q} --file-list {params.file_list:q} --nranks {SHARDS_NRANKS}"
+        "prep shard --data-dir {input:q} --file-list {params.file_list:q} --nranks {params.nranks}"
         " --seed {params.seed} {params.check_images} --out {output:q} 2> {log:q}"
 
 
@@ -73,7 +58,9 @@ rule shards:
         "results/logs/shards/verify.log",
     benchmark:
         "results/benchmarks/shards/verify.tsv"
+    conda:
+        PREPSUITE_ENV
     shell:
         # written beside, then renamed: an interrupted verify leaves no report that looks finished
-        "{PREP} verify {input.shards:q} --data-dir {input.data:q} > {output:q}.tmp 2> {log:q}"
+        "prep verify {input.shards:q} --data-dir {input.data:q} > {output:q}.tmp 2> {log:q}"
         " && mv {output:q}.tmp {output:q}"

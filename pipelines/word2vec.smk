@@ -4,17 +4,8 @@
 #   snakemake -j8 w2v --config 'w2v={workers: 1, analogies: [analogy.txt]}'
 
 
-def _w2v_files(key):
-    """A list of test-set files (one path alone is accepted too; empty or null means none)."""
-    value = config["w2v"].get(key) or []
-    return [str(value)] if isinstance(value, str) else [str(v) for v in value]
-
-
-W2V_ANALOGIES = _w2v_files("analogies")
-W2V_SIMILARITY = _w2v_files("similarity")
-W2V_WORKERS = setting("w2v", "workers", int)
-if W2V_WORKERS < 1:
-    raise ValueError(f"config w2v.workers must be >= 1, got {W2V_WORKERS}")
+W2V_ANALOGIES = w2v_test_files(config, "analogies")
+W2V_SIMILARITY = w2v_test_files(config, "similarity")
 
 
 rule w2v_train:
@@ -29,7 +20,7 @@ rule w2v_train:
         "results/logs/w2v/train.log",
     benchmark:
         "results/benchmarks/w2v/train.tsv"
-    threads: W2V_WORKERS
+    threads: config["w2v"]["workers"]
     params:
         outdir=lambda wildcards, output: os.path.dirname(output.stats),
         sg="--sg" if setting("w2v", "sg", bool) else "--cbow",
@@ -37,8 +28,10 @@ rule w2v_train:
             f"--{key.replace('_', '-')} {setting('w2v', key, int)}"
             for key in ("vector_size", "window", "min_count", "negative", "epochs", "seed")
         ),
+    conda:
+        PREPSUITE_ENV
     shell:
-        "{PREP} w2v train {input:q} --out {params.outdir:q} {params.options} {params.sg}"
+        "prep w2v train {input:q} --out {params.outdir:q} {params.options} {params.sg}"
         " --workers {threads} 2> {log:q}"
 
 
@@ -59,8 +52,10 @@ rule w2v_eval:
             + [f"--similarity {shlex.quote(p)}" for p in input.similarity]
         ),
         restrict=setting("w2v", "restrict_vocab", int),
+    conda:
+        PREPSUITE_ENV
     shell:
-        "{PREP} w2v eval {input.kv:q} {params.files} --restrict-vocab {params.restrict}"
+        "prep w2v eval {input.kv:q} {params.files} --restrict-vocab {params.restrict}"
         " --out {output:q} > {log:q} 2>&1"
 
 
