@@ -10,6 +10,8 @@ stage finished, so an interrupted run never leaves a truncated file that looks c
 from __future__ import annotations
 
 import codecs
+import errno
+import fcntl
 import json
 import os
 import re
@@ -216,35 +218,80 @@ def atomic_outputs(paths: Iterable[str | os.PathLike[str]], mode: str = "w") -> 
     there can still leave some renamed: nothing can hold it back.)
     """
     staged: list[_Staged] = []
+    writing: list[Path] = []  # the outputs a write error may belong to
     try:
         for path in paths:
             staged.append(_Staged(Path(path), mode))
+        writing = [s.target for s in staged]
         yield [s.file for s in staged]
         for s in staged:
+            writing = [s.target]
             s.finish()
+        writing = []
         with stops_held():
             for s in staged:
                 os.replace(s.tmp, s.target)
-    except BaseException:
+                s.renamed()
+    except BaseException as exc:
         for s in staged:
             s.discard()
+        named = output_error(exc, writing)
+        if named is not None:
+            raise named from None
         raise
+
+
+#: Errors of writing that say nothing about the input: the disk or a quota is full, the file
+#: grew past a limit. Python reports them without a file name.
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+class OutputError(OSError):
+    """Writing an output failed (a full disk): the message names the output, not a byte of the
+    input, because that is what the user has to make room for."""
+
+    def __str__(self) -> str:
+        what = self.strerror or "write error"
+        return f"{self.filename}: {what[:1].lower()}{what[1:]}"
+
+
+def output_error(exc: BaseException, outputs: list[Path]) -> OutputError | None:
+    """``exc`` as an :class:`OutputError` naming ``outputs`` (one file, or their directory),
+    when it is a write error that names no file; else None (it says enough already)."""
+    if (not isinstance(exc, OSError) or isinstance(exc, OutputError) or exc.filename is not None
+            or exc.errno not in _WRITE_ERRNOS or not outputs):
+        return None
+    if len(outputs) == 1:
+        name = str(outputs[0])
+    else:
+        parents = {str(p.parent) for p in outputs}
+        name = parents.pop() if len(parents) == 1 else ", ".join(map(str, outputs))
+    return OutputError(exc.errno, exc.strerror, name)
 
 
 class _Staged:
     """One output written under a temporary name beside its target (same file system, so the
-    rename into place is atomic)."""
+    rename into place is atomic).
+
+    The temporary file is locked (``flock``) until it is renamed or removed: a run killed with
+    SIGKILL leaves it behind, and the next run of the same output removes it
+    (:func:`remove_stale_temporaries`) only when no running process holds that lock."""
 
     def __init__(self, target: Path, mode: str):
         check_output_path(target)
         target.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(target)
         self.target = target
         fd, self.tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         kwargs: dict[str, Any] = {} if "b" in mode else {"encoding": "utf-8", "newline": "\n"}
+        self.lock = -1
         try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            self.lock = os.dup(fd)  # holds the lock after the file is closed, until the rename
             self.file: IO[Any] = os.fdopen(fd, mode, **kwargs)
         except BaseException:
             os.close(fd)
+            self._unlock()
             os.unlink(self.tmp)
             raise
 
@@ -255,12 +302,60 @@ class _Staged:
             os.fsync(fh.fileno())
         os.chmod(self.tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; outputs get the usual mode
 
+    def _unlock(self) -> None:
+        if self.lock >= 0:
+            os.close(self.lock)
+            self.lock = -1
+
+    def renamed(self) -> None:
+        self._unlock()
+
     def discard(self) -> None:
-        self.file.close()
+        """Remove the temporary file whatever closing it raises: on a full disk the close
+        flushes what is still buffered, fails again, and the file must not stay behind."""
         try:
-            os.unlink(self.tmp)
-        except FileNotFoundError:  # renamed already, or never there
+            self.file.close()
+        except OSError:
             pass
+        finally:
+            try:
+                os.unlink(self.tmp)
+            except FileNotFoundError:  # renamed already, or never there
+                pass
+            self._unlock()
+
+
+def _temporary_pattern(target: Path) -> re.Pattern[str]:
+    # mkstemp's names: the prefix, 8 characters of [a-z0-9_], the suffix
+    return re.compile(re.escape(f".{target.name}.") + r"[a-z0-9_]{8}\.tmp")
+
+
+def remove_stale_temporaries(target: str | os.PathLike[str]) -> list[Path]:
+    """Remove the temporary files of ``target`` that killed runs left beside it: named as
+    :class:`_Staged` names them for this target (no other file's) and locked by no running
+    process. Returns what was removed."""
+    target = Path(target)
+    pattern = _temporary_pattern(target)
+    removed: list[Path] = []
+    try:
+        entries = [e for e in os.scandir(target.parent) if pattern.fullmatch(e.name)]
+    except OSError:
+        return removed
+    for entry in entries:
+        try:
+            fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if os.path.samestat(os.fstat(fd), os.stat(entry.path, follow_symlinks=False)):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except OSError:  # locked (a run is writing it), or gone meanwhile
+            pass
+        finally:
+            os.close(fd)
+    return removed
 
 
 @contextmanager
