@@ -358,7 +358,8 @@ def plan_blocks(dump: str | os.PathLike[str], chunks: int) -> BlockPlan:
 
 
 def header_bytes(dump: str | os.PathLike[str]) -> bytes:
-    """The dump's XML before its first ``<page>`` (``<mediawiki>`` and ``<siteinfo>``)."""
+    """The dump's XML before its first ``<page>`` (``<mediawiki>`` and ``<siteinfo>``), after
+    checking that it is a UTF-8 MediaWiki export (a UTF-16 one would have no page to find)."""
     path = Path(dump)
     got = b""
     with open(path, "rb") as raw:
@@ -366,11 +367,26 @@ def header_bytes(dump: str | os.PathLike[str]) -> bytes:
             got += data
             at = got.find(PAGE_OPEN)
             if at >= 0:
+                sniff_head(path, got[:at])
                 return got[:at]
             if len(got) > _HEADER_LIMIT:
+                sniff_head(path, got)
                 raise InputError(f"{path}: no <page> in the first {len(got)} bytes of XML; not a pages dump")
+    sniff_head(path, got)
     end = got.rfind(END)
     return got[:end] if end >= 0 else got  # a dump without pages: the scanner says what is wrong
+
+
+def sniff_head(path: Path, head: bytes) -> None:
+    """Refuse, naming ``path``, decompressed dump bytes that do not begin a UTF-8 MediaWiki
+    export (UTF-16, or another XML document): the chunked path reads the dump in parts and would
+    otherwise find no page in them and write an empty corpus."""
+    from .extract import _sniff
+
+    _sniff(path, head[:_SNIFF_BYTES])
+
+
+_SNIFF_BYTES = 512
 
 
 def _place(data: bytes, at: int) -> tuple[int, int]:
@@ -406,6 +422,7 @@ class BlockChunkReader(io.RawIOBase):
         self._part = ""  # where the piece _pieces yields next comes from
         self._part_numbered = True
         self._part_start = (1, 0)  # its line and column in the part's own text
+        self._head: bytes | None = b""  # the first bytes handed out, until they are checked
 
     @property
     def position(self) -> int:
@@ -533,6 +550,11 @@ class BlockChunkReader(io.RawIOBase):
     def readinto(self, b) -> int:  # type: ignore[override]
         while self.offset >= len(self.pending):
             piece = next(self.pieces, None)
+            if self._head is not None and (piece is None or len(self._head) + len(piece) >= _SNIFF_BYTES):
+                head, self._head = self._head + (piece or b""), None
+                sniff_head(self.path, head)  # the dump's own first bytes, or its checked header
+            elif self._head is not None:
+                self._head += piece  # type: ignore[operator]
             if piece is None:
                 return 0
             self.origins.begin(self._part, self._part_numbered, self._part_start)

@@ -122,16 +122,32 @@ def _write_lines(lines: Iterator[tuple[bytes, str]], out: IO[bytes], stats: Stag
         stats.count_passed(text, len(data))
 
 
+def _refuse_empty(dump: Path, stats_files: list[str | Path]) -> None:
+    """Raise, naming the dump, when a non-empty dump gave no document."""
+    try:
+        if dump.stat().st_size == 0:
+            return
+    except OSError:
+        return
+    pages = sum(s.counters.get("pages", 0) for s in merge_stats_files(stats_files).values()) \
+        if stats_files else 0
+    raise InputError(f"{dump}: no article found in the dump ({pages} pages read), so the corpus would "
+                     "be empty; a MediaWiki pages-articles dump in UTF-8 is expected")
+
+
 def gather_corpus(chunks: list[str | Path], output: str | Path,
                   stats_files: list[str | Path] = (), stats_output: str | Path | None = None,
                   extra: dict | None = None, rejects_files: list[str | Path] = (),
-                  rejects_output: str | Path | None = None) -> StageStats:
+                  rejects_output: str | Path | None = None,
+                  dump: str | Path | None = None) -> StageStats:
     """Merge segmented chunks into ``output``, one document per line; sum the stats files, and
     put the chunks' rejects files into one (``rejects_output``), so that the run's rejects are
     in one place beside its stats, whatever files earlier runs with other chunk counts left.
 
     Empty documents are dropped and counted. JSON-lines chunks are merged on page id;
-    plain-text chunks are concatenated in the order given.
+    plain-text chunks are concatenated in the order given. With ``dump`` (the dump the chunks
+    come from), a corpus without a document from a non-empty dump is an error naming the dump,
+    not an empty file that looks like success (a dump in another encoding, say).
     """
     stats = StageStats("gather").start()
     paths = [Path(c) for c in chunks]
@@ -146,6 +162,8 @@ def gather_corpus(chunks: list[str | Path], output: str | Path,
         else:
             _write_lines(((data, text) for _, data, text in
                           heapq.merge(*(_docs(p) for p in paths), key=itemgetter(0))), out, stats)
+        if dump is not None and stats.docs_out == 0:
+            _refuse_empty(Path(dump), list(stats_files))
         if rejects_output is not None:  # before the corpus is given its name: both or neither
             merge_rejects(list(rejects_files), rejects_output)
     stats.stop()

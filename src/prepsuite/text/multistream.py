@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import IO, Union
 
 from ..textio import InputError
-from .bz2blocks import BlockChunkReader, BlockPlan, first_block, plan_blocks
+from .bz2blocks import header_bytes as block_header_bytes
+from .bz2blocks import BlockChunkReader, BlockPlan, first_block, plan_blocks, sniff_head
 from .lineorigins import LineOrigins
 from .pagescan import FOOTER, PAGE_OPEN
 
@@ -222,6 +223,12 @@ def write_plan(dump: str | os.PathLike[str], index: str | os.PathLike[str] | Non
     if index is not None and is_plan(index):
         raise ValueError(f"{index}: is already a stream plan; give the dump's index")
     plan = plan_chunks(dump, index, chunks)
+    # the dump's first bytes checked once here, before any chunk job: a UTF-16 or non-MediaWiki
+    # dump is refused by name instead of giving chunks without pages
+    if isinstance(plan, BlockPlan):
+        block_header_bytes(dump)
+    else:
+        header_bytes(Path(dump), plan)
     record: dict[str, object] = {
         "format": PLAN_FORMAT,
         "dump": Path(dump).name,
@@ -394,11 +401,13 @@ def header_bytes(dump: Path, plan: StreamPlan) -> bytes:
     """The decompressed header stream (``<mediawiki>`` and ``<siteinfo>``)."""
     reader = StreamsReader(dump, [plan.header])
     try:
-        return reader.read()
+        head = reader.read()
     except (EOFError, OSError) as err:
         raise InputError(f"{dump}: byte {reader.position}: cannot read the header stream ({err})") from None
     finally:
         reader.close()
+    sniff_head(dump, head)  # a UTF-16 dump has no page the chunks could find: refuse it here
+    return head
 
 
 def chunk_sizes(dump: str | os.PathLike[str], index: str | os.PathLike[str] | None, chunks: int) -> list[int]:
