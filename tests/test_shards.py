@@ -34,7 +34,7 @@ def test_every_rank_gets_ceil_n_over_nranks_lines_for_n_from_1_to_well_past_nran
         data = tmp_path / f"d{n}"
         lines = make_dataset(data, [n // 2, n - n // 2], seed=n)
         out = tmp_path / f"o{n}"
-        result = shard_dataset(data, nranks=nranks, out=out, seed=n)
+        result = shard_dataset(data, nranks=nranks, out=out, seed=n, allow_more_ranks=True)
         per_rank = math.ceil(n / nranks)
         shards = shard_lines(out)
         assert [len(s) for s in shards] == [per_rank] * nranks, n
@@ -153,7 +153,7 @@ def test_per_rank_batch_b_on_n_ranks_is_global_batch_b_of_size_bn_on_one_rank(tm
 def test_padding_is_spread_one_repeat_per_rank_at_most(tmp_path, n, nranks):
     data = tmp_path / "data"
     lines = make_dataset(data, [n])
-    shard_dataset(data, nranks=nranks, out=tmp_path / "out")
+    shard_dataset(data, nranks=nranks, out=tmp_path / "out", allow_more_ranks=True)
     manifest = read_manifest(tmp_path / "out")
     pad = math.ceil(n / nranks) * nranks - n
     assert manifest["padding"] == pad
@@ -169,7 +169,7 @@ def test_padding_is_spread_one_repeat_per_rank_at_most(tmp_path, n, nranks):
 def test_padding_beyond_the_dataset_repeats_every_line_evenly(tmp_path):
     data = tmp_path / "data"
     lines = make_dataset(data, [2])
-    shard_dataset(data, nranks=7, out=tmp_path / "out")  # 1 line per rank, 5 repeats of 2 lines
+    shard_dataset(data, nranks=7, out=tmp_path / "out", allow_more_ranks=True)  # 1 line per rank, 5 repeats of 2 lines
     counts = Counter(line for rank in shard_lines(tmp_path / "out") for line in rank)
     assert sorted(counts.values()) == [3, 4] and set(counts) == set(lines)
 
@@ -540,7 +540,7 @@ def test_prep_shard_prints_the_counts(prep, tmp_path):
 
 
 def test_prep_shard_refusals_are_one_clear_line(prep, tmp_path):
-    make_dataset(tmp_path / "data", [3])
+    make_dataset(tmp_path / "data", [8])
     result = prep("shard", "--data-dir", tmp_path / "data", "--nranks", "0", "--out", tmp_path / "out", ok=False)
     assert result.exit_code == 1
     assert "prep: error: nranks must be an integer >= 1, got 0" in result.stderr

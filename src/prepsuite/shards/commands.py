@@ -40,6 +40,7 @@ def shard(
     check_images: Annotated[bool, typer.Option("--check-images", help="Also decode every image with Pillow; undecodable ones are rejected.")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Stop with an error at the first bad line instead of rejecting it.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace --out if it holds an earlier `prep shard` output.")] = False,
+    allow_more_ranks: Annotated[bool, typer.Option("--allow-more-ranks-than-lines", help="Allow --nranks above the number of valid lines (ranks holding only padding repeats); refused otherwise.")] = False,
 ) -> None:
     """Shuffle all lines globally (seeded) and deal them into equal, padded per-rank shards.
 
@@ -48,7 +49,8 @@ def shard(
     from .shard import shard_dataset
 
     result = shard_dataset(data_dir, file_list, nranks=nranks, out=out, seed=seed,
-                           check_images=check_images, strict=strict, overwrite=overwrite)
+                           check_images=check_images, strict=strict, overwrite=overwrite,
+                           allow_more_ranks=allow_more_ranks)
     err.print(result.summary(), highlight=False, markup=False, soft_wrap=True)
 
 

@@ -8,7 +8,9 @@ run leaves nothing that looks finished and a reader never sees half a dataset.
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -40,18 +42,93 @@ def is_nonempty(path: Path) -> bool:
 
 
 def check_output_dir(out: Path, overwrite: bool, marker: str) -> None:
-    """Refuse to replace a non-empty ``out`` unless asked to, and even then only if it holds an
-    earlier output of ours (``marker`` exists), so that a mistyped ``--out ~ --overwrite``
-    cannot wipe a home directory."""
+    """Refuse to replace a non-empty ``out`` unless asked to, and even then only if it provably
+    holds an earlier output of ours (see :func:`earlier_output_problem`), so that a mistyped
+    ``--out ~ --overwrite``, or a project that happens to have a ``manifest.json``, is never
+    wiped."""
     if not is_nonempty(out):
         return
     if not overwrite:
         raise ValueError(f"{out}: output directory exists and is not empty; pass --overwrite to replace it")
+    problem = earlier_output_problem(out, marker)
+    if problem is not None:
+        raise ValueError(f"{out}: {problem}, so it is not an earlier output; "
+                         "refusing to replace it even with --overwrite")
+
+
+def _kind(path: Path) -> str:
+    if path.is_symlink():
+        return "a symbolic link"
+    return "a directory" if path.is_dir() else "a file" if path.is_file() else "a special file"
+
+
+def _strays(out: Path, named: set[str], allow_dir=None) -> str | None:
+    """What in ``out`` is not one of the regular files ``named`` (nor a directory
+    ``allow_dir`` accepts): the first few, by name."""
+    strays = []
+    for entry in sorted(out.iterdir()):
+        if entry.name in named and entry.is_file() and not entry.is_symlink():
+            continue
+        if allow_dir is not None and entry.is_dir() and not entry.is_symlink() and allow_dir(entry):
+            continue
+        strays.append(f"{entry.name} ({_kind(entry)})")
+    if not strays:
+        return None
+    shown = ", ".join(strays[:3]) + (f" and {len(strays) - 3} more" if len(strays) > 3 else "")
+    return f"holds {shown}, which no earlier output has"
+
+
+def earlier_output_problem(out: Path, marker: str) -> str | None:
+    """Why ``out`` is not provably an earlier output of ours, or None when it is.
+
+    A `prep shard` output (``marker`` is the manifest): a manifest of our format (its
+    ``format_version`` and fields), and nothing else in the directory but the rank files it
+    names, ``index.db`` and ``rejects.tsv``. A `prep pack` output (``marker`` is the file list):
+    a file list naming only part files, and nothing else but those parts, ``rejects.tsv`` and
+    shard directories made from them (`prep shard`'s default output lies inside its data
+    directory).
+    """
+    if out.is_symlink() or not out.is_dir():
+        return f"is {_kind(out)}, not a directory"
     if not (out / marker).is_file():
-        raise ValueError(
-            f"{out}: exists, is not empty and holds no {marker}, so it is not an earlier output; "
-            "refusing to replace it even with --overwrite"
-        )
+        return f"exists, is not empty and holds no {marker}"
+    if marker == MANIFEST:
+        return _shard_output_problem(out)
+    if marker == FILE_LIST:
+        return _pack_output_problem(out)
+    return None
+
+
+def _shard_output_problem(out: Path) -> str | None:
+    import json
+
+    try:
+        manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+        nranks = manifest["nranks"]
+        files = {r["file"] for r in manifest["ranks"]}
+        version = manifest.get("format_version")
+        fits = (isinstance(version, int) and 1 <= version <= FORMAT_VERSION
+                and all(k in manifest for k in ("n", "seed", "per_rank_lines", "padding", "sources"))
+                and isinstance(nranks, int) and files == {shard_name(r, nranks) for r in range(nranks)})
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        fits = False
+    if not fits:
+        return f"its {MANIFEST} is not a `prep shard` manifest (format_version {FORMAT_VERSION})"
+    return _strays(out, files | {MANIFEST, INDEX, REJECTS})
+
+
+_PART = re.compile(r"part-[0-9]{5,}\.b64")
+
+
+def _pack_output_problem(out: Path) -> str | None:
+    try:
+        parts = (out / FILE_LIST).read_text(encoding="utf-8").split()
+    except (OSError, UnicodeDecodeError):
+        parts = ["?"]
+    if not all(_PART.fullmatch(p) for p in parts):
+        return f"its {FILE_LIST} names other files than `prep pack`'s part-NNNNN.b64"
+    return _strays(out, set(parts) | {FILE_LIST, REJECTS},
+                   lambda d: earlier_output_problem(d, MANIFEST) is None)
 
 
 def _default_permissions(tmp: Path) -> None:
@@ -128,22 +205,70 @@ def atomic_directory(out: Path, overwrite: bool, marker: str) -> Iterator[Path]:
 
     On any exception (Ctrl-C included) the temporary directory is removed and ``out`` is left as
     it was. An existing ``out`` is swapped for the new one in one step (see :func:`_replace`) and
-    deleted only after the new one is in place.
+    deleted only after the new one is in place. The temporary directory is locked (``flock``)
+    while it is written, so that a later run can tell one left by a killed run (SIGKILL leaves
+    it behind, as large as the output) from one in use, and remove it (:func:`remove_stale`).
+    A write that fails for want of space names ``out``.
     """
+    from ..textio import output_error
+
     out = Path(out)
     check_output_dir(out, overwrite, marker)
     out.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale(out)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    lock = os.open(tmp, os.O_RDONLY | os.O_DIRECTORY)
     try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
         yield tmp
         _default_permissions(tmp)
         fsync_dir(tmp)
         check_output_dir(out, overwrite, marker)  # again: something may have appeared meanwhile
         _replace(tmp, out)
         fsync_dir(out.parent)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        named = output_error(exc, [out])
+        if named is not None:
+            raise named from None
         raise
+    finally:
+        os.close(lock)
+
+
+def _stale_pattern(out: Path) -> re.Pattern[str]:
+    # mkdtemp's names: the prefix and 8 characters of [a-z0-9_]
+    return re.compile(re.escape(f".{out.name}.tmp-") + r"[a-z0-9_]{8}")
+
+
+def remove_stale(out: Path) -> list[Path]:
+    """Remove the temporary directories of ``out`` that killed runs left beside it: those named
+    as :func:`atomic_directory` names them for ``out`` (no other output's) that no running
+    process holds locked. Returns what was removed."""
+    pattern = _stale_pattern(out)
+    removed = []
+    try:
+        entries = list(os.scandir(out.parent))
+    except OSError:
+        return removed
+    for entry in entries:
+        if not pattern.fullmatch(entry.name) or not entry.is_dir(follow_symlinks=False):
+            continue
+        try:
+            fd = os.open(entry.path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # locked: a run is writing it
+            os.close(fd)
+            continue
+        try:
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed.append(Path(entry.path))
+        finally:
+            os.close(fd)
+    return removed
 
 
 def inside(path: Path, root: Path) -> bool:

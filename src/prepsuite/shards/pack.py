@@ -84,6 +84,7 @@ def pack_images(
         if inside(path, out_dir):
             raise ValueError(f"{out_dir}: output directory would contain {what} ({path}); choose another --out")
 
+    real_root = images_dir.resolve()
     reasons: Counter[str] = Counter()
     parts: list[str] = []
     written = 0
@@ -112,6 +113,10 @@ def pack_images(
                         reject(rel, lineno, "path", f"path {bad_path.replace('its directory', str(images_dir))}")
                         continue
                     path = images_dir / os.path.normpath(rel)
+                    if not inside(path, real_root):  # a symbolic link on the way leads out
+                        reject(rel, lineno, "path", f"path leads outside {images_dir} through a "
+                               "symbolic link; images must stay inside it")
+                        continue
                     try:
                         data = path.read_bytes()
                     except FileNotFoundError:

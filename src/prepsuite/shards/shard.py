@@ -22,6 +22,7 @@ bytes, ``index.db`` included.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import math
 import os
@@ -36,7 +37,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from ..textio import REJECTS_HEADER, InputError, tsv_field, write_json
+from ..textio import REJECTS_HEADER, InputError, OutputError, tsv_field, write_json
 from .layout import (
     FILE_LIST,
     FORMAT_VERSION,
@@ -93,6 +94,7 @@ class ShardResult:
     bytes_in: int = 0
     bytes_out: int = 0
     seconds: float = 0.0
+    empty_parts: list[str] = field(default_factory=list)
 
     @property
     def mb_per_s(self) -> float:
@@ -107,6 +109,9 @@ class ShardResult:
             + f"\nshard: {self.nranks} ranks x {self.per_rank_lines} lines, {self.padding} padding"
             f" repeats on {padded} ranks, seed {self.seed} -> {self.out}"
             f"\nshard: {self.bytes_in / 1e6:.1f} MB in {self.seconds:.2f} s ({self.mb_per_s:.0f} MB/s)"
+            + (f"\nshard: warning: {len(self.empty_parts)} empty part files (no lines): "
+               + ", ".join(self.empty_parts[:5]) + (" …" if len(self.empty_parts) > 5 else "")
+               if self.empty_parts else "")
         )
 
 
@@ -143,6 +148,7 @@ def read_file_list(data_dir: Path, file_list: str | os.PathLike[str]) -> tuple[P
     """
     if not data_dir.is_dir():
         raise ValueError(f"{data_dir}: data directory not found")
+    real_root = data_dir.resolve()
     list_path = Path(file_list)
     if not list_path.is_absolute():
         list_path = data_dir / list_path
@@ -161,6 +167,9 @@ def read_file_list(data_dir: Path, file_list: str | os.PathLike[str]) -> tuple[P
             if not entry:
                 continue
             path = relative_entry(entry, data_dir, "part file", where)
+            if not inside(path, real_root):  # a symbolic link on the way leads out
+                raise ValueError(f"{where}: part file {entry!r} leads outside {data_dir} (to "
+                                 f"{path.resolve()}) through a symbolic link; entries must stay inside it")
             if not path.exists():
                 raise ValueError(f"{where}: part file {entry!r} not found in {data_dir}")
             if not path.is_file():
@@ -171,6 +180,48 @@ def read_file_list(data_dir: Path, file_list: str | os.PathLike[str]) -> tuple[P
             seen[key] = lineno
             sources.append(Source(entry, path))
     return list_path, sources
+
+
+def _check_ranks(nranks: int, n: int, allow_more_ranks: bool, list_path: Path) -> None:
+    """More ranks than valid lines make ranks of repeats only, and a mistyped ``--nranks``
+    (5000000 for 50) would write copies until the disk is full: refuse unless asked for."""
+    if nranks > n and not allow_more_ranks:
+        raise ValueError(
+            f"{list_path}: --nranks {nranks} is more than the {n} valid lines of the dataset "
+            f"({nranks - n} ranks would hold only padding repeats); give at most {n} ranks, "
+            "or pass --allow-more-ranks-than-lines")
+
+
+#: Bytes of ``index.db`` per row, over the source name's length (measured: ~60; rounded up).
+_INDEX_ROW_BYTES = 96
+
+
+def output_bytes(sources: list[Source], index: _Index, order: np.ndarray) -> int:
+    """Bytes the output will take: every rank file's lines (newline included) and the index."""
+    lengths = index.np("length")[order]
+    names = max((len(s.name.encode()) for s in sources), default=0)
+    return int(lengths.sum()) + len(order) + len(order) * (_INDEX_ROW_BYTES + names)
+
+
+def _check_space(where: Path, needed: int, files: int) -> None:
+    """Refuse, before writing, an output that would not fit: the bytes and the files (inodes)
+    free on the file system that ``where`` lies on."""
+    st = os.statvfs(where)
+    free = st.f_bavail * st.f_frsize
+    if needed > free:
+        raise OutputError(errno.ENOSPC, f"not enough free space for the output: it needs "
+                      f"{_size(needed)}, {_size(free)} is free", str(where))
+    if st.f_files and files > st.f_favail:
+        raise OutputError(errno.ENOSPC, f"not enough free inodes for the output: it needs {files} "
+                      f"files, {st.f_favail} can be created", str(where))
+
+
+def _size(n: int) -> str:
+    for unit in ("bytes", "kB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB":
+            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1000  # type: ignore[assignment]
+    return f"{n} bytes"
 
 
 def _check_arguments(nranks: int, seed: int) -> None:
@@ -445,13 +496,16 @@ def shard_dataset(
     check_images: bool = False,
     strict: bool = False,
     overwrite: bool = False,
+    allow_more_ranks: bool = False,
 ) -> ShardResult:
     """Shuffle the valid lines of the parts in ``file_list`` and write ``nranks`` equal shards.
 
     ``out`` defaults to ``<data_dir>/shards-<nranks>``. Writes ``rank-*-of-*.b64``,
     ``index.db``, ``manifest.json`` and ``rejects.tsv`` there (see the module docstring and the
     README, "Rank shards"). Raises ``ValueError`` for bad arguments and refused inputs and
-    :class:`~prepsuite.textio.InputError` for a bad line under ``strict``.
+    :class:`~prepsuite.textio.InputError` for a bad line under ``strict``. More ranks than valid
+    lines are refused unless ``allow_more_ranks``, and an output that would not fit on its file
+    system is refused before it is written (an :class:`~prepsuite.textio.OutputError`).
     """
     started = time.perf_counter()
     _check_arguments(nranks, seed)
@@ -479,10 +533,13 @@ def shard_dataset(
                       if total else "the part files hold no lines")
             raise ValueError(f"empty dataset: {list_path}: {detail}")
 
+        _check_ranks(nranks, n, allow_more_ranks, list_path)
         order = shuffled_order(n, nranks, seed)
+        _check_space(tmp, output_bytes(sources, index, order), nranks + 3)
         ranks = _write_shards(tmp, sources, index, order, nranks)
         _write_index(tmp / INDEX, _index_rows(sources, index, order, nranks))
         per_rank = len(order) // nranks
+        empty_parts = [s.name for s in sources if s.lines == 0]
         manifest = {
             "format_version": FORMAT_VERSION,
             "n": n,
@@ -491,6 +548,8 @@ def shard_dataset(
             "per_rank_lines": per_rank,
             "padding": len(order) - n,
             "rejected": rejected,
+            **_label_summary(index),
+            "empty_parts": empty_parts,
             "ranks": ranks,
             "sources": [{"file": s.name, "lines": s.lines, "bytes": s.bytes, "sha256": s.sha256} for s in sources],
         }
@@ -501,7 +560,18 @@ def shard_dataset(
         rejected=rejected, seed=seed, rejected_by_reason=dict(sorted(reasons.items())),
         ranks=ranks, sources=manifest["sources"], bytes_in=sum(s.bytes for s in sources),
         bytes_out=sum(r["bytes"] for r in ranks), seconds=time.perf_counter() - started,
+        empty_parts=empty_parts,
     )
+
+
+def _label_summary(index: _Index) -> dict[str, Any]:
+    """The labels the dataset holds, for a loader to refuse out-of-range ones: ``num_classes``
+    is the largest label + 1 (None when a label is negative: then no class count fits), and
+    ``distinct_labels`` how many different labels occur (fewer means classes without samples)."""
+    labels = index.np("label")
+    lo, hi = int(labels.min()), int(labels.max())
+    return {"num_classes": hi + 1 if lo >= 0 else None, "distinct_labels": int(np.unique(labels).size),
+            "label_min": lo, "label_max": hi}
 
 
 def _reasons(reasons: Counter[str]) -> str:
