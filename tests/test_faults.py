@@ -465,3 +465,22 @@ def test_undecodable_image_in_the_loader_is_named_by_shard_and_line(tmp_path):
             pass
     assert "rank-00000-of-00001.b64" in str(err.value) and f"line {line}" in str(err.value)
     loader.close()
+
+
+def test_rank_count_that_cannot_share_node_local_shards_is_refused(tmp_path):
+    """Shards load with any world size (the loader is elastic); what stays an error is node-local
+    shard files (shuffle='local') with a rank count that neither divides nor is a multiple of
+    the shard count: refused before anything is read, saying what to do."""
+    pytest.importorskip("nvidia.dali")
+    from prepsuite.dali import ShardLoader
+
+    ds = tmp_path / "ds"
+    ds.mkdir()
+    (ds / "p").write_bytes(b"".join(base64.b64encode(jpeg_bytes((i, i, i))) + b"\t0\n" for i in range(8)))
+    (ds / "file_list.txt").write_text("p\n")
+    out = tmp_path / "out"
+    assert run_prep("shard", "--data-dir", ds, "--nranks", 4, "--out", out).returncode == 0
+    before = tree_bytes(out)
+    with pytest.raises(ValueError, match=r"written for 4 ranks.*3 ranks cannot share them.*prep shard --nranks 3"):
+        ShardLoader(out, 4, rank=0, nranks=3, shuffle="local", device="cpu", size=32)
+    assert tree_bytes(out) == before
