@@ -201,7 +201,7 @@ def test_defect_disk_full_for_shards_is_refused_before_writing_with_the_figures(
     before = tree_bytes(tmp_path / "ds")
     small = tmpfs("64k")
     proc = run_prep("shard", "--data-dir", tmp_path / "ds", "--nranks", 4, "--out", small / "shards")
-    line = one_error_line(proc, str(small), "not enough free space for the output: it needs")
+    line = one_error_line(proc, f"{small / 'shards'}: not enough free space for the output: it needs")
     assert "kB is free" in line
     assert os.listdir(small) == []
     assert tree_bytes(tmp_path / "ds") == before
@@ -484,3 +484,22 @@ def test_rank_count_that_cannot_share_node_local_shards_is_refused(tmp_path):
     with pytest.raises(ValueError, match=r"written for 4 ranks.*3 ranks cannot share them.*prep shard --nranks 3"):
         ShardLoader(out, 4, rank=0, nranks=3, shuffle="local", device="cpu", size=32)
     assert tree_bytes(out) == before
+
+
+def test_defect_a_dump_whose_articles_all_clean_away_names_the_dump(tmp_path):
+    from prepsuite.stats import StageStats
+    from prepsuite.text.gather import gather_corpus
+    from prepsuite.textio import InputError
+
+    dump = tmp_path / "d.xml.bz2"
+    dump.write_bytes(b"BZh9 not empty")
+    chunk = tmp_path / "chunk-1-of-1.txt"
+    chunk.write_text("\n\n")  # two documents, both empty after cleaning
+    extract = StageStats("extract", docs_in=3, docs_out=2)
+    extract.counters["pages"] = 3
+    stats = tmp_path / "stats.json"
+    stats.write_text(json.dumps([extract.to_dict()]))
+    with pytest.raises(InputError, match=r"d\.xml\.bz2: none of its 2 articles has text left after cleaning"):
+        gather_corpus([chunk], tmp_path / "corpus.txt", [stats], tmp_path / "stats-out.json", dump=dump)
+    assert not (tmp_path / "corpus.txt").exists() and not (tmp_path / "stats-out.json").exists()
+    assert not leftovers(tmp_path)

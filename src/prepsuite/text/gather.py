@@ -129,8 +129,12 @@ def _refuse_empty(dump: Path, stats_files: list[str | Path]) -> None:
             return
     except OSError:
         return
-    pages = sum(s.counters.get("pages", 0) for s in merge_stats_files(stats_files).values()) \
-        if stats_files else 0
+    stages = merge_stats_files(stats_files) if stats_files else {}
+    pages = sum(s.counters.get("pages", 0) for s in stages.values())
+    articles = stages["extract"].docs_out if "extract" in stages else 0
+    if articles:
+        raise InputError(f"{dump}: none of its {articles} articles has text left after cleaning, so "
+                         "the corpus would be empty (see results/corpus/rejects.tsv)")
     raise InputError(f"{dump}: no article found in the dump ({pages} pages read), so the corpus would "
                      "be empty; a MediaWiki pages-articles dump in UTF-8 is expected")
 
