@@ -503,3 +503,33 @@ def test_defect_a_dump_whose_articles_all_clean_away_names_the_dump(tmp_path):
         gather_corpus([chunk], tmp_path / "corpus.txt", [stats], tmp_path / "stats-out.json", dump=dump)
     assert not (tmp_path / "corpus.txt").exists() and not (tmp_path / "stats-out.json").exists()
     assert not leftovers(tmp_path)
+
+
+def test_snakemake_killed_with_sigkill_resumes_after_unlock_to_the_same_bytes(tmp_path):
+    """SIGKILL of Snakemake itself leaves its lock: the next run refuses, saying to unlock, and
+    after `snakemake --unlock` the same command finishes with an undisturbed run's bytes
+    (docs/bad-input.md, "Stopping and resuming")."""
+    (tmp_path / "reference").mkdir()
+    (tmp_path / "killed").mkdir()
+    reference = snakemake_workdir(tmp_path / "reference")
+    snakemake(reference, "-j2", "corpus", "--config", "chunks=8")
+    work = snakemake_workdir(tmp_path / "killed")
+    exe = Path(sys.executable).with_name("snakemake")
+    proc = subprocess.Popen([str(exe), "-j1", "corpus", "--config", "chunks=8"], cwd=work,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    segments = work / "results" / "segment"
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and time.monotonic() < deadline and not (
+            segments.is_dir() and any(p.name.startswith("chunk-") for p in segments.iterdir())):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    if proc.returncode != -signal.SIGKILL:
+        pytest.skip("the run finished before it could be killed")
+    assert not (work / "results" / "corpus" / "corpus.txt").exists()
+    again = snakemake(work, "-j2", "corpus", "--config", "chunks=8", check=False)
+    assert again.returncode != 0 and "--unlock" in again.stderr
+    snakemake(work, "--unlock")
+    snakemake(work, "-j2", "corpus", "--config", "chunks=8")
+    corpus = "results/corpus/corpus.txt"
+    assert sha(work / corpus) == sha(reference / corpus)
