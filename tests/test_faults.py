@@ -174,8 +174,14 @@ def test_defect_pack_overwrite_refuses_a_directory_that_is_not_an_earlier_output
     assert tree_bytes(out) == before
     (out / "src" / "main.py").unlink()
     (out / "src").rmdir()
-    # prep shard's default output inside the data directory is part of an earlier output
+    # shards written inside the data directory are not pack's to delete (a job may read them)
     assert run_prep("shard", "--data-dir", out, "--nranks", 1, "--out", out / "shards-1").returncode == 0
+    one_error_line(run_prep("pack", images, labels, "--out", out, "--overwrite"), "shards-1 (a directory)")
+    assert (out / "shards-1" / "manifest.json").is_file()
+    (out / "shards-1" / "manifest.json").unlink()
+    for f in (out / "shards-1").iterdir():
+        f.unlink()
+    (out / "shards-1").rmdir()
     assert run_prep("pack", images, labels, "--out", out, "--overwrite").returncode == 0
     assert sorted(p.name for p in out.iterdir()) == ["file_list.txt", "part-00000.b64", "rejects.tsv"]
 

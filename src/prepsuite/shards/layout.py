@@ -62,14 +62,11 @@ def _kind(path: Path) -> str:
     return "a directory" if path.is_dir() else "a file" if path.is_file() else "a special file"
 
 
-def _strays(out: Path, named: set[str], allow_dir=None) -> str | None:
-    """What in ``out`` is not one of the regular files ``named`` (nor a directory
-    ``allow_dir`` accepts): the first few, by name."""
+def _strays(out: Path, named: set[str]) -> str | None:
+    """What in ``out`` is not one of the regular files ``named``: the first few, by name."""
     strays = []
     for entry in sorted(out.iterdir()):
         if entry.name in named and entry.is_file() and not entry.is_symlink():
-            continue
-        if allow_dir is not None and entry.is_dir() and not entry.is_symlink() and allow_dir(entry):
             continue
         strays.append(f"{entry.name} ({_kind(entry)})")
     if not strays:
@@ -84,9 +81,8 @@ def earlier_output_problem(out: Path, marker: str) -> str | None:
     A `prep shard` output (``marker`` is the manifest): a manifest of our format (its
     ``format_version`` and fields), and nothing else in the directory but the rank files it
     names, ``index.db`` and ``rejects.tsv``. A `prep pack` output (``marker`` is the file list):
-    a file list naming only part files, and nothing else but those parts, ``rejects.tsv`` and
-    shard directories made from them (`prep shard`'s default output lies inside its data
-    directory).
+    a file list naming only part files, and nothing else but those parts and ``rejects.tsv``
+    (shards written inside it are refused too: a training job may be reading them).
     """
     if out.is_symlink() or not out.is_dir():
         return f"is {_kind(out)}, not a directory"
@@ -127,8 +123,7 @@ def _pack_output_problem(out: Path) -> str | None:
         parts = ["?"]
     if not all(_PART.fullmatch(p) for p in parts):
         return f"its {FILE_LIST} names other files than `prep pack`'s part-NNNNN.b64"
-    return _strays(out, set(parts) | {FILE_LIST, REJECTS},
-                   lambda d: earlier_output_problem(d, MANIFEST) is None)
+    return _strays(out, set(parts) | {FILE_LIST, REJECTS})
 
 
 def _default_permissions(tmp: Path) -> None:
