@@ -218,13 +218,11 @@ else:
         params:
             hmm="--hmm" if config["segment"]["hmm"] else "--no-hmm",
             user_dict=opt("--user-dict", config["segment"].get("user_dict")),
-            convert=config["convert"]["config"],
             engine=config["segment"]["engine"],
         conda:
             PREPSUITE_ENV
         shell:
             "prep segment {input.chunk:q} {output.chunk:q} --engine {params.engine} {params.hmm} {params.user_dict}"
-            " --convert-tokens {params.convert}"
             " --stats {output.stats:q} 2> {log:q}"
 
     STAGE_STATS = (

@@ -11,7 +11,7 @@ from prepsuite.text.sample import ARTICLES
 from prepsuite.text.segment import join_tokens, make_cutter
 from prepsuite.textio import Record
 
-SAMPLE = [convert_text for convert_text in (make_converter("t2s").convert(clean_text(a.text)) for a in ARTICLES)]
+SAMPLE = [convert_text for convert_text in (make_converter("t2s", "python").convert(clean_text(a.text)) for a in ARTICLES)]
 TRICKY = [
     "长江全长约6300公里，5-16日 J.G 测试 AlphaGo 击败了李世乭。",
     "测试  多个空格\t和 tab，全角　空格 ・· 符号！？……——混合 abc def 5-16 J.G. 100% C++ C# a_b &amp;",
@@ -114,13 +114,13 @@ RAW = [clean_text(a.text) for a in ARTICLES]
 
 @pytest.mark.parametrize("config", ["t2s", "tw2s", "hk2s"])
 def test_cpp_engine_equals_python_engine_on_the_sample(config):
-    cc = make_converter(config)
+    cc = make_converter(config, "python")
     assert convert_batch_cpp(RAW, config) == [cc.convert(t) for t in RAW]
 
 
 def test_tw2sp_engines_differ_only_in_dictionary_version():
     """Their phrase tables differ (documented in README): the C++ one is the newer."""
-    cc = make_converter("tw2sp")
+    cc = make_converter("tw2sp", "python")
     py = [cc.convert(t) for t in RAW]
     cpp = convert_batch_cpp(RAW, "tw2sp")
     assert len(py) == len(cpp)
@@ -155,7 +155,7 @@ def test_project_environment_never_imports_the_official_binding():
     import opencc
 
     assert "opencc-cpp" not in opencc.__file__
-    assert hasattr(opencc, "OpenCC") and make_converter("t2s").convert("漢") == "汉"
+    assert hasattr(opencc, "OpenCC") and make_converter("t2s", "python").convert("漢") == "汉"
 
 
 @pytest.mark.parametrize("engine", ["rjieba", "jieba"])
@@ -168,7 +168,7 @@ def test_converted_tokens_are_the_same_with_either_engine(engine):
                                            StageStats("segment"), True, None, "t2s", engine)]
     assert out[0] == "就是 北宋 毕 升 发明 的 。"
     cut, _ = make_cutter("jieba", True)
-    convert = make_converter("t2s").convert
+    convert = make_converter("t2s", "pyo3").convert
     assert out[1:] == [" ".join(convert(t) for t in join_tokens(cut(line)).split(" ")) if line else ""
                        for line in SAMPLE]
 

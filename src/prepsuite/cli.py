@@ -69,6 +69,7 @@ class Engine(str, Enum):
 
 
 class ConvertEngine(str, Enum):
+    pyo3 = "pyo3"
     python = "python"
     cpp = "cpp"
 
@@ -181,7 +182,7 @@ def convert(
     input: InputArg,
     output: OutputArg,
     config: OpenCCOpt = "t2s",
-    engine: Annotated[ConvertEngine, typer.Option(help="python: opencc-python-reimplemented (always there, ~1 MB/s); cpp: OpenCC's C++ library, installed apart by setup.sh (~20-60 MB/s).")] = ConvertEngine.python,
+    engine: Annotated[ConvertEngine, typer.Option(help="pyo3: opencc-pyo3, OpenCC in Rust (the default, as in the workflow; the fastest); python: opencc-python-reimplemented (~1 MB/s); cpp: OpenCC's C++ library, installed apart by setup.sh. Scores and speeds: docs/benchmarks.md.")] = ConvertEngine.pyo3,
     format: FormatOpt = Format.auto,
     stats: StatsOpt = None,
 ) -> None:
@@ -203,7 +204,7 @@ def segment(
     hmm: HmmOpt = True,
     user_dict: UserDictOpt = None,
     engine: Annotated[SegmentEngine, typer.Option(help="rjieba: jieba's tokens, computed mostly by its Rust port (several times faster); jieba: jieba itself.")] = SegmentEngine.rjieba,
-    convert_tokens: Annotated[Optional[str], typer.Option(help="Also pass each token through this OpenCC config, so that converting the output again changes nothing (a split phrase such as 畢昇 → 毕 昇 would otherwise become 毕 升).")] = None,
+    convert_tokens: Annotated[Optional[str], typer.Option(help="Also pass each token through this OpenCC config, for input that was not converted before segmenting. Off by default: on converted text it damages names that OpenCC converts only as phrases (毕昇 split as 毕 昇 becomes 毕 升).")] = None,
     format: FormatOpt = Format.auto,
     stats: StatsOpt = None,
 ) -> None:
@@ -226,11 +227,11 @@ def process(
     rules: RulesOpt = None,
     rejects: RejectsOpt = None,
     config: OpenCCOpt = "t2s",
-    convert_engine: Annotated[ConvertEngine, typer.Option(help="Conversion engine (see `prep convert --help`).")] = ConvertEngine.python,
+    convert_engine: Annotated[ConvertEngine, typer.Option(help="Conversion engine (see `prep convert --help`).")] = ConvertEngine.pyo3,
     segment_engine: Annotated[SegmentEngine, typer.Option(help="Segmentation engine (see `prep segment --help`).")] = SegmentEngine.rjieba,
     hmm: HmmOpt = True,
     user_dict: UserDictOpt = None,
-    convert_tokens: Annotated[bool, typer.Option("--convert-tokens/--no-convert-tokens", help="Convert each token again after segmentation, so the output is a fixed point of the conversion.")] = True,
+    convert_tokens: Annotated[bool, typer.Option("--convert-tokens/--no-convert-tokens", help="Convert each token again after segmentation (off: the text is converted phrase by phrase before segmenting, and converting single tokens again would damage names such as 毕昇 → 毕 升).")] = False,
     format: FormatOpt = Format.auto,
     chunk: Annotated[Optional[int], typer.Option(min=1, help="INPUT is a .bz2 dump: extract chunk K of --chunks (1-based) from its own bz2 streams (multistream) or blocks (single-stream) and run it through the three stages in this one process, with no intermediate file. OUTPUT: JSON lines (id, title, text) for a .jsonl name or '-', else plain text (one document per line, what `prep gather` concatenates).")] = None,
     chunks: Annotated[int, typer.Option(min=1, help="With --chunk: how many chunks the dump is split into.")] = 1,

@@ -1,16 +1,20 @@
-"""Traditional → simplified conversion with OpenCC.
+"""Traditional → simplified conversion with OpenCC's dictionaries.
 
-Two engines, never two Python modules named ``opencc`` in one environment:
+Three engines, never two Python modules named ``opencc`` in one environment:
 
+* ``pyo3`` (default): opencc-pyo3, a Rust implementation of OpenCC with its lexicons, module
+  ``opencc_pyo3`` (a dependency, installed by pip like any other; nothing clashes with it). The
+  fastest of the three and the best score on OpenCC's own test cases among those pip installs
+  (docs/benchmarks.md, tests/test_convert_engines.py).
 * ``python``: opencc-python-reimplemented (a dependency, always there), about 1.3 MB/s.
-* ``cpp``: OpenCC's own C++ library, the official ``opencc`` distribution, about 60 MB/s. It
+* ``cpp``: OpenCC's own C++ library, the official ``opencc`` distribution. It
   installs a Python module named ``opencc`` too, so it is never installed into the project's
   environment: setup.sh puts it in a directory of its own (``.venv/opencc-cpp``) and the engine
   runs it in a separate ``python -S -I`` process that sees only the standard library and that
   directory, fed batches of documents through a pipe. (The operating system's ``opencc``
   command-line tool is C++ too, but Debian's 1.1.6 measured only about 5 MB/s here.)
 
-The two ship different dictionary versions, so a few words convert differently (see README).
+The three ship different dictionary versions, so a few words convert differently (docs).
 Only the to-simplified configs are offered: the corpus is simplified, and a typo such as
 ``s2t`` would otherwise silently produce the opposite of what the user wanted.
 """
@@ -36,11 +40,35 @@ OPENCC_CONFIGS = {
 }
 
 
-def make_converter(config: str = "t2s"):
-    """An OpenCC converter for ``config`` (``t2s`` or ``t2s.json``); unknown names are refused."""
+#: The engine of the workflow and of ``prep convert`` / ``prep process`` when none is named.
+DEFAULT_ENGINE = "pyo3"
+
+
+def make_converter(config: str = "t2s", engine: str = DEFAULT_ENGINE):
+    """An in-process converter (``.convert(text)``) for ``config`` (``t2s`` or ``t2s.json``);
+    unknown names are refused. ``engine`` is ``pyo3`` or ``python``; the ``cpp`` engine runs in
+    a process of its own (:func:`convert_batch_cpp`), so it has no converter here."""
     name = _config_name(config)
+    if engine == "pyo3":
+        return _pyo3_converter(name)
+    if engine != "python":
+        raise ValueError(f"engine {engine!r} has no in-process converter; choose pyo3 or python")
     from opencc import OpenCC  # heavy dictionaries: load only when converting
 
+    return OpenCC(name)
+
+
+def _pyo3_converter(name: str):
+    try:
+        from opencc_pyo3 import OpenCC
+    except ImportError:
+        raise ValueError("conversion engine 'pyo3' needs opencc-pyo3 (pip install opencc-pyo3), "
+                         "or choose engine 'python'") from None
+    # opencc-pyo3 falls back to s2t (with a message in get_last_error) for a config it does not
+    # know; the names offered here are all its own, checked so that a future version cannot
+    # silently convert the wrong way
+    if not OpenCC.is_valid_config(name):
+        raise ValueError(f"opencc-pyo3 does not know the config {name!r}")
     return OpenCC(name)
 
 
@@ -48,9 +76,12 @@ class TokenConverter(dict):
     """Converts segmented tokens one by one, memoised (a corpus has far fewer distinct tokens
     than token occurrences).
 
-    OpenCC converts some characters differently inside a phrase than alone (畢昇 → 毕昇, but
-    昇 → 升). When segmentation splits such a phrase, converting the corpus again would change it;
-    converting each token as the last step makes the corpus a fixed point of the conversion.
+    Only for text segmented *before* conversion. OpenCC converts some characters differently
+    inside a phrase than alone (畢昇 → 毕昇, but 昇 → 升), so converting tokens of text that was
+    already converted phrase by phrase damages names once segmentation has split them (毕 昇 →
+    毕 升). The workflow converts whole documents and never tokens. (Nor is converted text a
+    fixed point of the conversion: t2s("毕昇") is "毕升", since OpenCC's phrase table holds the
+    traditional 畢昇 only.)
 
     A dict of token → converted token, filled on first sight: ``map(conv.__getitem__, tokens)``
     converts a token list with no Python call for the tokens seen before.
@@ -58,9 +89,9 @@ class TokenConverter(dict):
 
     MAX_ENTRIES = 2_000_000
 
-    def __init__(self, config: str = "t2s"):
+    def __init__(self, config: str = "t2s", engine: str = DEFAULT_ENGINE):
         super().__init__()
-        self._cc = make_converter(config)
+        self._cc = make_converter(config, "python" if engine == "cpp" else engine)
 
     def __missing__(self, token: str) -> str:
         out = self._cc.convert(token)
@@ -72,11 +103,13 @@ class TokenConverter(dict):
         return self[token]
 
 
-def convert_text(text: str, config: str = "t2s") -> str:
-    return make_converter(config).convert(text)
+def convert_text(text: str, config: str = "t2s", engine: str = DEFAULT_ENGINE) -> str:
+    if engine == "cpp":
+        return convert_batch_cpp([text], config)[0]
+    return make_converter(config, engine).convert(text)
 
 
-ENGINES = ("python", "cpp")
+ENGINES = ("pyo3", "python", "cpp")
 
 #: Where setup.sh installs the official OpenCC distribution, apart from every other package.
 CPP_ENV_VAR = "PREPSUITE_OPENCC_CPP"
@@ -156,10 +189,12 @@ def check_engine(engine: str, config: str) -> None:
     _config_name(config)
     if engine == "cpp":
         cpp_opencc_dir()
+    else:
+        make_converter(config, engine)
 
 
 def convert_records(records: Iterable[Record], stats: StageStats, config: str = "t2s",
-                    engine: str = "python", batch_bytes: int = 16 << 20) -> Iterator[Record]:
+                    engine: str = DEFAULT_ENGINE, batch_bytes: int = 16 << 20) -> Iterator[Record]:
     """Convert every document; one document out per document in (line count preserved).
 
     The ``cpp`` engine hands documents to OpenCC's C++ library in batches of ``batch_bytes``,
@@ -167,8 +202,8 @@ def convert_records(records: Iterable[Record], stats: StageStats, config: str = 
     """
     check_engine(engine, config)
     stats.counters[f"engine_{engine}"] = 1
-    if engine == "python":
-        cc = make_converter(config)
+    if engine != "cpp":
+        cc = make_converter(config, engine)
         for rec in records:
             started = perf_counter()
             stats.count_in(rec.text, rec.size)

@@ -14,7 +14,7 @@ from ..progress import Progress
 from ..stats import StageStats
 from ..textio import DecodeCounter, Record, RejectLog, atomic_output, detect_format, format_record, read_records
 from .clean import clean_records, load_rules
-from .convert import check_engine, convert_records, make_converter
+from .convert import DEFAULT_ENGINE, check_engine, convert_records, make_converter
 from .extract import chunk_docs
 from .segment import ENGINES as SEGMENT_ENGINES
 from .segment import segment_records
@@ -77,7 +77,7 @@ def clean_file(input: str, output: str, rules_file: str | Path | None = None, fm
 
 
 def convert_file(input: str, output: str, config: str = "t2s", fmt: str = "auto",
-                 progress: Progress | None = None, engine: str = "python") -> StageStats:
+                 progress: Progress | None = None, engine: str = DEFAULT_ENGINE) -> StageStats:
     check_engine(engine, config)  # refuse before any output is started
     return run_stage("convert", input, output,
                      lambda recs, st: convert_records(recs, st, config, engine), fmt, None, progress)
@@ -113,8 +113,8 @@ def _text_stages(rules_file: str | Path | None, rejects: RejectLog, source: str,
 
 def process_file(input: str, output: str, rules_file: str | Path | None = None,
                  rejects_path: str | None = None, opencc_config: str = "t2s",
-                 convert_engine: str = "python", segment_engine: str = "rjieba", hmm: bool = True,
-                 user_dict: str | Path | None = None, convert_tokens: bool = True,
+                 convert_engine: str = DEFAULT_ENGINE, segment_engine: str = "rjieba", hmm: bool = True,
+                 user_dict: str | Path | None = None, convert_tokens: bool = False,
                  fmt: str = "auto", progress: Progress | None = None) -> list[StageStats]:
     """clean → convert → segment in one streaming pass (one process start per chunk, not three)."""
     rejects = RejectLog(rejects_path)
@@ -142,9 +142,9 @@ def _timed(items: Iterator[dict], stats: StageStats) -> Iterator[dict]:
 def process_dump_chunk(dump: str | Path, index: str | Path | None, chunk: int, chunks: int, output: str,
                        extract_engine: str = "wikiextractor", rules_file: str | Path | None = None,
                        rejects_path: str | None = None, opencc_config: str = "t2s",
-                       convert_engine: str = "python", segment_engine: str = "rjieba",
+                       convert_engine: str = DEFAULT_ENGINE, segment_engine: str = "rjieba",
                        hmm: bool = True, user_dict: str | Path | None = None,
-                       convert_tokens: bool = True,
+                       convert_tokens: bool = False,
                        progress: Progress | None = None, fmt: str = "auto") -> list[StageStats]:
     """extract → clean → convert → segment for one chunk of a ``.bz2`` dump, in one process.
 

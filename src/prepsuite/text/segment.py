@@ -164,8 +164,9 @@ def segment_records(records: Iterable[Record], stats: StageStats, hmm: bool = Tr
                     engine: str = "rjieba") -> Iterator[Record]:
     """Segment every document; one document out per document in (line count preserved).
 
-    ``convert_tokens`` (an OpenCC config) converts each token after segmentation, so that the
-    output is unchanged by converting it again (see :class:`~.convert.TokenConverter`).
+    ``convert_tokens`` (an OpenCC config) converts each token after segmentation: for text not
+    converted before; on converted text it damages split names (see
+    :class:`~.convert.TokenConverter`).
     """
     cut, used = make_cutter(engine, hmm, user_dict)
     stats.counters[f"engine_{used}"] = 1
