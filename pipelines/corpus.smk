@@ -12,6 +12,8 @@ FUSE = config.get("fuse_stages", True)
 # text, the gather concatenates them (no JSON written or read). Other chunks are JSON lines
 # merged on page id.
 SEGMENTED = "txt" if SPLIT and FUSE else "jsonl"
+# Section headings: their text kept as a line of its own (no trailing '.'), or dropped.
+HEADINGS = config["extract"].get("headings", "keep")
 
 
 if SPLIT and INDEX and is_plan(INDEX):
@@ -70,12 +72,14 @@ if SPLIT and FUSE:
             chunks=CHUNKS,
             number=lambda wildcards: wildcards.scatteritem.split("-of-")[0],
             engine=config["extract"]["engine"],
+            headings=HEADINGS,
             options=text_stage_options(config),
         conda:
             PREPSUITE_ENV
         shell:
             "prep process {input.dump:q} {output.chunk:q} --index {input.plan:q} --chunks {params.chunks}"
-            " --chunk {params.number} --extract-engine {params.engine} {params.options}"
+            " --chunk {params.number} --extract-engine {params.engine} --headings {params.headings}"
+            " {params.options}"
             " --rejects {output.rejects:q} --stats {output.stats:q} 2> {log:q}"
 
     EXTRACT_STATS = []
@@ -97,11 +101,12 @@ elif SPLIT:
             chunks=CHUNKS,
             number=lambda wildcards: wildcards.scatteritem.split("-of-")[0],
             engine=config["extract"]["engine"],
+            headings=HEADINGS,
         conda:
             PREPSUITE_ENV
         shell:
             "prep extract {input.dump:q} results/extract --index {input.plan:q} --chunks {params.chunks}"
-            " --engine {params.engine}"
+            " --engine {params.engine} --headings {params.headings}"
             " --chunk {params.number} --processes 1 --name-template 'chunk-{{number}}-of-{{total}}.jsonl'"
             " --stats {output.stats:q} 2> {log:q}"
 
@@ -123,10 +128,12 @@ else:
         params:
             chunks=CHUNKS,
             engine=config["extract"]["engine"],
+            headings=HEADINGS,
         conda:
             PREPSUITE_ENV
         shell:
             "prep extract {input:q} results/extract --chunks {params.chunks} --engine {params.engine}"
+            " --headings {params.headings}"
             " --processes {threads} --name-template 'chunk-{{number}}-of-{{total}}.jsonl'"
             " --stats {output.stats:q} 2> {log:q}"
 

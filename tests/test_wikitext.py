@@ -17,7 +17,7 @@ from prepsuite.text.wikitext import wikitext_to_text
         ("见[[:Category:动物]]", "见Category:动物"),
         ("{{Infobox|name={{lang|en|Cat}}}}正文", "正文"),
         ('{| class="wikitable"\n|-\n| a || b\n|}\n正文', "正文"),
-        ("== 历史 ==\n内容", "历史.\n内容"),
+        ("== 历史 ==\n内容", "历史\n内容"),
         ("== 为什么? ==", "为什么?"),
         ("* 第一\n* 第二\n# 第三", "第一\n第二\n第三"),
         ("__TOC__正文", "正文"),

@@ -68,6 +68,14 @@ class Engine(str, Enum):
     gensim = "gensim"
 
 
+class Headings(str, Enum):
+    keep = "keep"
+    drop = "drop"
+
+
+HeadingsOpt = Annotated[Headings, typer.Option(help="Section headings (== 歷史 ==): keep their text as a line of its own (no trailing '.'), or drop them.")]
+
+
 class ConvertEngine(str, Enum):
     pyo3 = "pyo3"
     python = "python"
@@ -117,15 +125,17 @@ def extract(
     name_template: Annotated[str, typer.Option(help="Chunk file name; may use {index} (0-based), {number} (1-based) and {total}.")] = "chunk-{index:03d}.jsonl",
     index: Annotated[Optional[Path], typer.Option(help="Index of a multistream dump (lines offset:id:title), or the plan `prep plan` wrote (.json; the index is then not read again). Found automatically beside a *-multistream.xml.bz2 dump; with it, chunk k is the k-th run of bz2 streams.")] = None,
     chunk: Annotated[Optional[int], typer.Option(min=1, help="Extract just chunk K of --chunks (1-based), decompressing only its own part of a .bz2 dump: its streams (multistream, with the index) or its bz2 blocks (single-stream).")] = None,
+    headings: HeadingsOpt = Headings.keep,
     stats: StatsOpt = None,
 ) -> None:
     """Extract the articles of a wiki dump into JSON-lines chunks.
 
     Example: prep extract zhwiki-latest-pages-articles.xml.bz2 extracted/ --chunks 8
     """
-    from .text.extract import chunk_paths, extract_chunks, extract_dump
+    from .text.extract import chunk_paths, extract_chunks, extract_dump, set_headings
     from .text.multistream import check_splittable, index_for
 
+    set_headings(headings.value)
     outputs = chunk_paths(outdir, chunks, name_template)
     if engine == Engine.gensim:  # WikiCorpus reads the whole dump (a multistream one too)
         if index is not None or chunk is not None:
@@ -237,6 +247,7 @@ def process(
     chunks: Annotated[int, typer.Option(min=1, help="With --chunk: how many chunks the dump is split into.")] = 1,
     index: Annotated[Optional[Path], typer.Option(help="With --chunk: the multistream index (found beside a *-multistream.xml.bz2 dump if not given), or the plan `prep plan` wrote (.json: what workflow jobs read, so the index is read once, not per job). Without either, a .bz2 dump is cut at its bz2 block boundaries.")] = None,
     extract_engine: Annotated[Engine, typer.Option(help="With --chunk: extraction engine, wikiextractor or fast (see `prep extract --help`).")] = Engine.wikiextractor,
+    headings: Annotated[Headings, typer.Option(help="With --chunk: section headings kept as plain text or dropped (see `prep extract --help`).")] = Headings.keep,
     stats: Annotated[Optional[Path], typer.Option("--stats", callback=_output_file, help="Write the stages' counters to this JSON file (a list; with --chunk the extraction comes first).")] = None,
 ) -> None:
     """Clean, convert and segment in one streaming pass (what the workflow runs per chunk).
@@ -249,8 +260,10 @@ def process(
     from .text.files import process_dump_chunk, process_file
 
     if chunk is not None:
+        from .text.extract import set_headings
         from .text.multistream import check_splittable, chunk_sizes, index_for
 
+        set_headings(headings.value)
         if chunk > chunks:
             raise ValueError(f"--chunk {chunk} is beyond --chunks {chunks}")
         index = index or index_for(input)

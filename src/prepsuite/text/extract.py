@@ -39,6 +39,8 @@ from ..textio import InputError, atomic_outputs
 from .wikitext import wikitext_to_text
 
 ENGINES = ("wikiextractor", "fast", "gensim")
+#: What becomes of section headings (``== 歷史 ==``): a line of their own text, or nothing.
+HEADINGS = ("keep", "drop")
 T = TypeVar("T")
 R = TypeVar("R")
 BATCH_PAGES = 256
@@ -278,11 +280,21 @@ def _read_page(elem: ET.Element, ns: str, path: Path) -> Page:
 # --- engines ---------------------------------------------------------------------------------
 
 _WORKER_SITE: SiteInfo = SiteInfo()
+_KEEP_HEADINGS = True
 
 
-def _init_worker(site: SiteInfo) -> None:
-    global _WORKER_SITE
+def _init_worker(site: SiteInfo, keep_headings: bool = True) -> None:
+    global _WORKER_SITE, _KEEP_HEADINGS
     _WORKER_SITE = site
+    _KEEP_HEADINGS = keep_headings
+
+
+def set_headings(headings: str) -> None:
+    """``keep`` or ``drop`` section headings in this process and the workers it starts."""
+    global _KEEP_HEADINGS
+    if headings not in HEADINGS:
+        raise ValueError(f"unknown headings setting {headings!r}; choose one of {', '.join(HEADINGS)}")
+    _KEEP_HEADINGS = headings == "keep"
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -367,11 +379,27 @@ def _wikiextractor_text(page: Page) -> str:
         to_json=True,
     )
     _CLOCK.set(page.timestamp)
-    return _encodable("\n".join(extractor.clean_text(page.text)))
+    return _encodable("\n".join(_headings(extractor.clean_text(page.text, mark_headers=True))))
+
+
+def _headings(lines: list[str]) -> list[str]:
+    """wikiextractor's lines with its headings as plain text, or without them.
+
+    wikiextractor ends a heading in '.' unless it ends in '!' or '?' (``歷史.``), which in a
+    corpus of Chinese became a stray ASCII period token (``历史 .``). Asked to mark headings, it
+    starts them with "## " (no other line can: list lines, which start with '#', are dropped), so
+    they are found exactly; the '.' it added is the last character, taken off again.
+    """
+    if not any(line.startswith("## ") for line in lines):
+        return lines
+    if not _KEEP_HEADINGS:
+        return [line for line in lines if not line.startswith("## ")]
+    return [(line[3:-1] if line.endswith(".") else line[3:]) if line.startswith("## ") else line
+            for line in lines]
 
 
 def _fast_text(page: Page) -> str:
-    return wikitext_to_text(page.text)
+    return wikitext_to_text(page.text, _KEEP_HEADINGS)
 
 
 _PAGE_TEXT = {"wikiextractor": _wikiextractor_text, "fast": _fast_text}
@@ -429,11 +457,11 @@ def _page_docs(pages: Iterator[Page], site: list[SiteInfo], processes: int, what
 
     if processes <= 1:
         for batch in _batched(pages):
-            _init_worker(site[0] if site else SiteInfo())
+            _init_worker(site[0] if site else SiteInfo(), _KEEP_HEADINGS)
             yield from emit(batch, [page_text(pg) for pg in batch])
         return
     def start() -> WorkerPool:  # once the first batch is read: site is known by then
-        return WorkerPool(processes, what, _init_worker, (site[0] if site else SiteInfo(),))
+        return WorkerPool(processes, what, _init_worker, (site[0] if site else SiteInfo(), _KEEP_HEADINGS))
 
     for batch, texts in _pooled(_batched(pages), page_text, processes, start):
         yield from emit(batch, texts)
@@ -476,7 +504,7 @@ def _parallel_docs(dump: Path, stats: StageStats, processes: int, engine: str,
             for block, line in scanner.blocks(BLOCK_BYTES):
                 if pool is None:
                     pool = stack.enter_context(WorkerPool(processes, str(dump), _init_worker,
-                                                          (site[0] if site else SiteInfo(),)))
+                                                          (site[0] if site else SiteInfo(), _KEEP_HEADINGS)))
                 pending.append(pool.apply(_block_docs, (block, line, str(dump), engine)))
                 stats.bytes_in = scanner.count
                 if progress is not None:
@@ -501,6 +529,21 @@ def _collect(result: tuple[list[dict], dict[str, int]], stats: StageStats) -> li
 def _gensim_keep_lines(text: str, token_min_len: int, token_max_len: int, lower: bool) -> list[str]:
     """A WikiCorpus tokenizer that keeps every non-empty line whole (and never lower-cases)."""
     return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+_HEADING_LINE = re.compile(r"(=+)\s*(.*?)\s*\1")
+
+
+def _gensim_headings(lines: list[str]) -> list[str]:
+    """Heading lines (``== 歷史 ==``) as their text, or left out, as the other engines do."""
+    out = []
+    for line in lines:
+        m = _HEADING_LINE.fullmatch(line)
+        if m is None:
+            out.append(line)
+        elif _KEEP_HEADINGS and m.group(2):
+            out.append(m.group(2))
+    return out
 
 
 def _gensim_not_redirect(elem, *args, **kwargs) -> bool:
@@ -543,6 +586,8 @@ def _gensim_docs(dump: Path, stats: StageStats, processes: int) -> Iterator[dict
             if len(lines) < corpus.article_min_tokens or title.startswith(ignored):
                 continue
             stats.counters["pages"] += 1
+            if any(line.startswith("=") for line in lines):  # gensim leaves "== 歷史 ==" as it is
+                lines = _gensim_headings(lines)
             yield {"id": int(pageid), "title": title, "text": _encodable("\n".join(lines))}
 
     with bz2.BZ2File(dump) as raw:

@@ -80,9 +80,13 @@ def _link(m: re.Match[str]) -> str:
 
 
 def _heading(m: re.Match[str]) -> str:
-    """Headings become lines of their own ending in '.', as wikiextractor writes them."""
-    title = m.group(2)
-    return title + "." if title and title[-1] not in "!?" else title
+    """A heading becomes a line of its own, its text only (wikiextractor's own output ends it
+    in '.', which became a stray `历史 .` token in the corpus; see extract.py)."""
+    return m.group(2)
+
+
+def _no_heading(m: re.Match[str]) -> str:
+    return ""
 
 
 def _repeat(pattern: re.Pattern[str], repl, text: str, mark: str) -> str:
@@ -94,8 +98,9 @@ def _repeat(pattern: re.Pattern[str], repl, text: str, mark: str) -> str:
             return text
 
 
-def wikitext_to_text(text: str) -> str:
-    """Plain text of one page's wikitext, paragraphs separated by newlines."""
+def wikitext_to_text(text: str, keep_headings: bool = True) -> str:
+    """Plain text of one page's wikitext, paragraphs separated by newlines; section headings
+    are lines of their own (``keep_headings``) or left out."""
     # each pass only when the text holds what it looks for: most pages lack most constructs
     if "<" in text:
         text = _COMMENT.sub("", text)
@@ -110,7 +115,7 @@ def wikitext_to_text(text: str) -> str:
     if "[" in text:
         text = _EXTERNAL.sub(r"\1", text)
     if "=" in text:
-        text = _HEADING.sub(_heading, text)
+        text = _HEADING.sub(_heading if keep_headings else _no_heading, text)
     if _has_list_line(text):
         text = _LIST.sub("", text)
     if "__" in text:
