@@ -11,7 +11,11 @@ FUSE = config.get("fuse_stages", True)
 # Chunks fused from extraction to segmentation are contiguous runs of the dump: written as plain
 # text, the gather concatenates them (no JSON written or read). Other chunks are JSON lines
 # merged on page id.
-SEGMENTED = "txt" if SPLIT and FUSE else "jsonl"
+# corpus.format: jsonl also writes results/corpus/corpus.jsonl (id, title, text), for which the
+# chunks must carry id and title: JSON lines then, whatever the dump.
+CORPUS_FORMAT = config.get("corpus", {}).get("format", "txt")
+SEGMENTED = "txt" if SPLIT and FUSE and CORPUS_FORMAT == "txt" else "jsonl"
+CORPUS_JSONL = {"jsonl": "results/corpus/corpus.jsonl"} if CORPUS_FORMAT == "jsonl" else {}
 # Section headings: their text kept as a line of its own (no trailing '.'), or dropped.
 HEADINGS = config["extract"].get("headings", "keep")
 
@@ -61,7 +65,7 @@ if SPLIT and FUSE:
             plan=PLAN,
             settings=SETTING_FILES,
         output:
-            chunk="results/segment/chunk-{scatteritem}.txt",
+            chunk=f"results/segment/chunk-{{scatteritem}}.{SEGMENTED}",
             stats="results/stats/process/{scatteritem}.json",
             rejects="results/rejects/clean/{scatteritem}.tsv",
         log:
@@ -251,6 +255,7 @@ rule corpus:
         stats="results/corpus/stats.json",
         # this run's rejects in one file (results/rejects/clean/ also keeps other chunk counts')
         rejects="results/corpus/rejects.tsv",
+        **CORPUS_JSONL,
     log:
         "results/logs/corpus/corpus.log",
     benchmark:

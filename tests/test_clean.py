@@ -114,7 +114,7 @@ def test_documents_left_empty_are_dropped_counted_and_logged():
     out = list(clean_records(recs, stats, rejects=rejects, source="in.txt"))
     assert [r.text for r in out] == ["正文", "又一篇"]
     assert stats.rejected["empty_after_cleaning"] == 1
-    assert rejects.rows == [("in.txt", 2, "empty_after_cleaning")]
+    assert rejects.rows == [("in.txt", "2", "", "", "empty_after_cleaning")]
 
 
 def test_user_rules_from_yaml_run_before_whitespace_normalisation(tmp_path):

@@ -52,8 +52,9 @@ def test_clean_drops_empty_documents_and_records_why(prep, tmp_path):
                   "--stats", tmp_path / "stats.json")
     assert (tmp_path / "out.txt").read_text(encoding="utf-8") == "正文\n"
     rejects = (tmp_path / "rejects.tsv").read_text(encoding="utf-8").splitlines()
-    assert rejects[0] == "source\tline\treason"
+    assert rejects[0] == "source\tline\tid\ttitle\treason"
     assert [r.split("\t")[1] for r in rejects[1:]] == ["1", "3", "4"]
+    assert all(r.split("\t")[2:4] == ["", ""] for r in rejects[1:])  # plain text: no page to name
     stats = json.loads((tmp_path / "stats.json").read_text())
     assert stats["rejected"] == {"empty_after_cleaning": 3}
     assert stats["docs_in"] == 4 and stats["docs_out"] == 1

@@ -123,15 +123,15 @@ def test_text_chunks_read_in_blocks_give_what_line_by_line_reading_gives(tmp_pat
 
 
 def test_the_chunks_rejects_become_one_file_and_a_stranger_is_named(tmp_path):
-    header = "source\tline\treason\n"
-    (tmp_path / "1.tsv").write_text(header + "d.xml.bz2#page\t7\tempty_after_cleaning\n", encoding="utf-8")
+    header = "source\tline\tid\ttitle\treason\n"
+    (tmp_path / "1.tsv").write_text(header + "d.xml.bz2\t\t7\t甲\tempty_after_cleaning\n", encoding="utf-8")
     (tmp_path / "2.tsv").write_text(header, encoding="utf-8")
-    (tmp_path / "3.tsv").write_text(header + "d.xml.bz2#page\t90\tempty_after_cleaning", encoding="utf-8")
+    (tmp_path / "3.tsv").write_text(header + "d.xml.bz2\t\t90\t乙\tempty_after_cleaning", encoding="utf-8")
     (tmp_path / "c.txt").write_text("一\n", encoding="utf-8")
     gather_corpus([tmp_path / "c.txt"], tmp_path / "corpus.txt",
                   rejects_files=[tmp_path / f"{k}.tsv" for k in (1, 2, 3)], rejects_output=tmp_path / "rejects.tsv")
     assert (tmp_path / "rejects.tsv").read_text(encoding="utf-8") == (
-        header + "d.xml.bz2#page\t7\tempty_after_cleaning\nd.xml.bz2#page\t90\tempty_after_cleaning\n")
+        header + "d.xml.bz2\t\t7\t甲\tempty_after_cleaning\nd.xml.bz2\t\t90\t乙\tempty_after_cleaning\n")
     (tmp_path / "2.tsv").write_text("一\n", encoding="utf-8")  # a chunk, not its rejects
     with pytest.raises(InputError, match=r"2.tsv: line 1: not a rejects file"):
         gather_corpus([tmp_path / "c.txt"], tmp_path / "corpus2.txt",

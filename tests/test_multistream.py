@@ -236,12 +236,15 @@ def test_one_job_from_streams_to_segmented_text_equals_extract_then_process(prep
         extract, clean = stages[0], stages[1]
         assert extract["docs_out"] == clean["docs_in"] == len(docs(tmp_path / "ex" / f"chunk-{k}.jsonl"))
         assert extract["counters"][f"engine_{engine}"] == 1 and extract["bytes_in"] > 0
-        # the same documents rejected, named by page id instead of a line of an extracted file
-        two = (tmp_path / f"two-{k}.tsv").read_text().splitlines()[1:]
-        one = (tmp_path / f"one-{k}.tsv").read_text().splitlines()[1:]
-        ids = [docs(tmp_path / "ex" / f"chunk-{k}.jsonl")[int(row.split("\t")[1]) - 1]["id"] for row in two]
-        assert [row.split("\t")[1] for row in one] == [str(i) for i in ids]
-        assert all(row.startswith(f"{dump}#page\t") for row in one)
+        # the same documents rejected, named by page id and title in their own columns, with
+        # the line of the extracted file where there is one
+        two = [row.split("\t") for row in (tmp_path / f"two-{k}.tsv").read_text().splitlines()[1:]]
+        one = [row.split("\t") for row in (tmp_path / f"one-{k}.tsv").read_text().splitlines()[1:]]
+        extracted = docs(tmp_path / "ex" / f"chunk-{k}.jsonl")
+        named = [[str(extracted[int(row[1]) - 1]["id"]), extracted[int(row[1]) - 1]["title"]] for row in two]
+        assert [row[2:4] for row in two] == named
+        assert [row[2:4] for row in one] == named
+        assert all(row[:2] == [str(dump), ""] for row in one)
 
 
 def test_extract_and_process_default_to_the_workflow_extractor(prep, multistream, tmp_path):
@@ -271,7 +274,7 @@ def test_text_chunks_concatenated_are_the_merged_json_chunks(prep, multistream, 
          *rejects, "--rejects-output", tmp_path / "rejects.tsv")
     assert (tmp_path / "joined.txt").read_bytes() == (tmp_path / "merged.txt").read_bytes()
     rows = [line for k in (1, 2, 3) for line in (tmp_path / f"r-{k}-of-3.tsv").read_text().splitlines()[1:]]
-    assert (tmp_path / "rejects.tsv").read_text().splitlines() == ["source\tline\treason"] + rows and rows
+    assert (tmp_path / "rejects.tsv").read_text().splitlines() == ["source\tline\tid\ttitle\treason"] + rows and rows
     result = prep("gather", tmp_path / "c-1-of-3.txt", "-o", tmp_path / "bad.txt", *rejects[:2], ok=False)
     assert "--rejects-file needs --rejects-output" in result.output
     # concatenation follows the order given: K-of-N names out of order are refused

@@ -48,7 +48,8 @@ def test_outputs_are_complete_and_agree(trained):
 
     report = json.loads((trained / "train.json").read_text(encoding="utf-8"))
     assert report["params"] == {"vector_size": 32, "window": 2, "min_count": 1, "sg": True, "negative": 5,
-                                "epochs": 10, "workers": 1, "seed": 1}
+                                "epochs": 10, "workers": 1, "seed": 1,
+                                "drop_punctuation": False, "stopwords": ""}
     assert report["deterministic"] is True
     assert report["words"] == 20_000 and report["vocabulary"] == len(kv) == 47
     assert [e["epoch"] for e in report["epochs"]] == list(range(1, 11))

@@ -73,8 +73,10 @@ def test_stats_cover_every_stage(reference):
     assert stages["convert"]["counters"]["engine_pyo3"] == AUTO  # one per chunk job
     assert stages["segment"]["counters"]["engine_rjieba"] == AUTO
     rejects = (reference / "rejects.tsv").read_text(encoding="utf-8").splitlines()
-    assert rejects[0] == "source\tline\treason" and len(rejects) == 1 + 1
+    assert rejects[0] == "source\tline\tid\ttitle\treason" and len(rejects) == 1 + 1
     assert rejects[1].endswith("\tempty_after_cleaning")
+    source, line, page_id, title, _ = rejects[1].split("\t")
+    assert source.endswith(".xml.bz2") and line == "" and page_id.isdigit() and title  # the page, named
 
 
 def test_same_bytes_with_j1_and_with_another_chunk_count(reference, tmp_path):
@@ -320,3 +322,19 @@ def test_the_run_ends_without_waiting_for_the_schedulers_timers():
     handlers = (Path(__file__).parents[1] / "pipelines" / "common.smk").read_text()
     assert re.search(r"onsuccess:\n    release_scheduler_timers\(\)", handlers)
     assert re.search(r"onerror:\n    release_scheduler_timers\(\)", handlers)
+
+
+def test_jsonl_corpus_names_every_document(reference, tmp_path):
+    """corpus.format: jsonl also writes corpus.jsonl, {"id", "title", "text"} per document, in
+    the corpus's order; corpus.txt stays the same bytes."""
+    work = snakemake_workdir(tmp_path)
+    snakemake(work, "-j2", "corpus", "--config", "corpus={format: jsonl}")
+    corpus = work / "results/corpus"
+    assert (corpus / "corpus.txt").read_bytes() == (reference / "corpus.txt").read_bytes()
+    docs = [json.loads(line) for line in (corpus / "corpus.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [d["text"] for d in docs] == (reference / "corpus.txt").read_text(encoding="utf-8").splitlines()
+    assert all(set(d) == {"id", "title", "text"} and d["title"] for d in docs)
+    assert [d["id"] for d in docs] == sorted(d["id"] for d in docs)
+    assert docs[0]["title"] == "北京市"
+    result = snakemake(work, "-j1", "corpus", "--config", "corpus={format: xml}", check=False)
+    assert result.returncode != 0 and "format" in result.stderr

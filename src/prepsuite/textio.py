@@ -423,44 +423,53 @@ def tsv_unfield(field: str) -> str:
     return _ESCAPED.sub(lambda m: _UNESCAPE[m.group(1)], field)
 
 
-#: First line of every rejects file (text stages, pack, shard): tab-separated columns.
+#: First line of the rejects files of pack and shard: tab-separated columns.
 REJECTS_HEADER = "source\tline\treason\n"
+#: First line of the text stages' rejects files: the document named by its line in the input
+#: (empty for a dump, which has pages rather than lines) and by its page ``id`` and ``title``
+#: (empty where the input has none, as plain text).
+DOCUMENT_REJECTS_HEADER = "source\tline\tid\ttitle\treason\n"
 
 
 @dataclass
 class RejectLog:
-    """Records rejected documents (file, line, reason) so that dropping never loses track."""
+    """Records rejected documents (source, line, page id and title, reason) so that dropping
+    never loses track. ``lines=False``: the documents come from a dump, whose record numbers
+    are page ids, not lines; the line column stays empty."""
 
     path: str | None
-    rows: list[tuple[str, int, str]] = field(default_factory=list)
+    rows: list[tuple[str, str, str, str, str]] = field(default_factory=list)
+    lines: bool = True
 
     def __post_init__(self) -> None:
         if self.path is not None:
             check_output_path(self.path)
 
-    def add(self, source: str, lineno: int, reason: str) -> None:
-        self.rows.append((source, lineno, reason))
+    def add(self, source: str, lineno: int, reason: str, page_id: object = "", title: str = "") -> None:
+        self.rows.append((source, str(lineno) if self.lines else "",
+                          "" if page_id is None else str(page_id), title or "", reason))
 
     def write(self) -> None:
         if self.path is None:
             return
         with atomic_output(self.path) as fh:
-            fh.write(REJECTS_HEADER)
-            for source, lineno, reason in self.rows:
-                fh.write(f"{tsv_field(source)}\t{lineno}\t{tsv_field(reason)}\n")
+            fh.write(DOCUMENT_REJECTS_HEADER)
+            for row in self.rows:
+                fh.write("\t".join(map(tsv_field, row)) + "\n")
 
 
-def merge_rejects(paths: list[str | Path], output: str | Path) -> int:
+def merge_rejects(paths: list[str | Path], output: str | Path,
+                  header: str = DOCUMENT_REJECTS_HEADER) -> int:
     """One rejects file from several (the chunks' own, in the order given): one header, then
     every row. Returns the number of rows. A file that is not a rejects file is named."""
     rows = 0
     with atomic_output(output, "wb") as out:
-        out.write(REJECTS_HEADER.encode())
+        out.write(header.encode())
         for path in paths:
             with open(path, "rb") as fh:
-                if fh.readline() != REJECTS_HEADER.encode():
+                if fh.readline() != header.encode():
                     raise InputError(f"{path}: line 1: not a rejects file (its header is not "
-                                     f"{REJECTS_HEADER.strip()!r})")
+                                     f"{header.strip()!r})")
                 for line in fh:
                     out.write(line if line.endswith(b"\n") else line + b"\n")
                     rows += 1

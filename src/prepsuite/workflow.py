@@ -232,7 +232,8 @@ def gather_job(input: Any, output: Any, log: Any, params: Any) -> None:
 
     in_process(log[0], gather_corpus, list(input.chunks), output.corpus, list(input.stats),
                output.stats, {"config": params.settings}, list(input.rejects), output.rejects,
-               params.settings["dump"])  # a dump that gave no document is an error, not an empty corpus
+               params.settings["dump"],  # a dump that gave no document is an error, not an empty corpus
+               output.get("jsonl"))  # corpus.format: jsonl
 
 
 # --- Snakemake's own output ----------------------------------------------------------------------

@@ -313,7 +313,9 @@ def clean_records(records: Iterable[Record], stats: StageStats, rules: list[Rule
         if not cleaned and not keep_empty:
             stats.rejected["empty_after_cleaning"] += 1
             if rejects is not None:
-                rejects.add(source, rec.lineno, "empty_after_cleaning")
+                fields = rec.fields or {}
+                rejects.add(source, rec.lineno, "empty_after_cleaning", fields.get("id", ""),
+                            fields.get("title", ""))
             continue
         yield rec.with_text(cleaned, stats.count_out(cleaned))
 

@@ -151,16 +151,16 @@ def process_dump_chunk(dump: str | Path, index: str | Path | None, chunk: int, c
     The chunk's bz2 streams (multistream) or blocks (single-stream) are decompressed and their articles go straight through the text
     stages into ``output`` with no intermediate file: the same bytes as ``prep extract --chunk``
     followed by ``prep process``, without writing and reading the extracted chunk, and with one
-    process start instead of two. Cleaning rejects name the page id (``DUMP#page`` in the source
-    column, the id in the line column).
+    process start instead of two. Cleaning rejects name the page by its id and title, in columns
+    of their own (the dump in the source column; the line column empty).
 
     ``output`` is JSON lines (id, title, text) for a ``.jsonl`` name or stdout, else plain text,
     one document per line: a chunk is a contiguous run of the dump's pages, so the corpus is
     its chunks' text concatenated, with no JSON to write or read (what the workflow does).
     """
     out_fmt = "jsonl" if output == "-" and fmt == "auto" else detect_format(output, fmt)
-    rejects = RejectLog(rejects_path)
-    stages = _text_stages(rules_file, rejects, f"{dump}#page", opencc_config, convert_engine,
+    rejects = RejectLog(rejects_path, lines=False)
+    stages = _text_stages(rules_file, rejects, str(dump), opencc_config, convert_engine,
                           segment_engine, hmm, user_dict, convert_tokens)
     extract = StageStats("extract")
     docs = _timed(chunk_docs(dump, index, chunk, chunks, extract, 1, extract_engine, progress),

@@ -23,8 +23,8 @@ from ..textio import InputError, atomic_output, detect_format, line_blocks, merg
 _decode = json.JSONDecoder().decode  # json.loads without its per-call argument checks
 
 
-def _docs(path: Path) -> Iterator[tuple[int, bytes, str]]:
-    """(page id, text as UTF-8, text) of a chunk, checking the ids increase (the merge relies on
+def _docs(path: Path) -> Iterator[tuple[int, bytes, str, str]]:
+    """(page id, text as UTF-8, text, title) of a chunk, checking the ids increase (the merge relies on
     it) and that every text is one line of Unicode text (the corpus is one document per line)."""
     last = None
     with open(path, "rb") as fh:
@@ -50,7 +50,8 @@ def _docs(path: Path) -> Iterator[tuple[int, bytes, str]]:
                 raise InputError(f"{path}: line {lineno}: the text holds {text[err.start]!r}, "
                                  "a lone surrogate, not Unicode text") from None
             last = page_id
-            yield page_id, data, text
+            title = doc.get("title")
+            yield page_id, data, text, title if isinstance(title, str) else ""
 
 
 _K_OF_N = re.compile(r"(\d+)-of-(\d+)")
@@ -111,6 +112,16 @@ def _write_text_chunks(paths: list[Path], out: IO[bytes], stats: StageStats) -> 
         _write_lines(_block_lines(path, lineno, block), out, stats)
 
 
+def _with_json(docs: Iterator[tuple[int, bytes, str, str]], jout: IO[bytes]) -> Iterator[tuple[bytes, str]]:
+    """(text as UTF-8, text) of ``docs``, each non-empty one also written to ``jout`` as a JSON
+    line ``{"id", "title", "text"}`` (empty ones are dropped from both, and counted once)."""
+    for page_id, data, text, title in docs:
+        if text:
+            jout.write(json.dumps({"id": page_id, "title": title, "text": text},
+                                  ensure_ascii=False).encode("utf-8") + b"\n")
+        yield data, text
+
+
 def _write_lines(lines: Iterator[tuple[bytes, str]], out: IO[bytes], stats: StageStats) -> None:
     for data, text in lines:
         if not text:
@@ -143,7 +154,8 @@ def gather_corpus(chunks: list[str | Path], output: str | Path,
                   stats_files: list[str | Path] = (), stats_output: str | Path | None = None,
                   extra: dict | None = None, rejects_files: list[str | Path] = (),
                   rejects_output: str | Path | None = None,
-                  dump: str | Path | None = None) -> StageStats:
+                  dump: str | Path | None = None,
+                  jsonl_output: str | Path | None = None) -> StageStats:
     """Merge segmented chunks into ``output``, one document per line; sum the stats files, and
     put the chunks' rejects files into one (``rejects_output``), so that the run's rejects are
     in one place beside its stats, whatever files earlier runs with other chunk counts left.
@@ -152,6 +164,10 @@ def gather_corpus(chunks: list[str | Path], output: str | Path,
     plain-text chunks are concatenated in the order given. With ``dump`` (the dump the chunks
     come from), a corpus without a document from a non-empty dump is an error naming the dump,
     not an empty file that looks like success (a dump in another encoding, say).
+
+    ``jsonl_output`` also writes the corpus as JSON lines ``{"id", "title", "text"}`` (the same
+    documents, in the same order, the text segmented), for users who need to know where each
+    document came from; the chunks must then be JSON lines, which carry id and title.
     """
     stats = StageStats("gather").start()
     paths = [Path(c) for c in chunks]
@@ -160,12 +176,18 @@ def gather_corpus(chunks: list[str | Path], output: str | Path,
         raise InputError("chunks must be all JSON lines (.jsonl) or all plain text, not both")
     if formats == {"text"}:
         _check_order(paths)
+        if jsonl_output is not None:
+            raise InputError("a JSON-lines corpus (id, title, text) needs JSON-lines chunks; "
+                             "plain-text chunks carry no id or title")
     with atomic_output(output, "wb") as out:
+        merged = heapq.merge(*(_docs(p) for p in paths), key=itemgetter(0))
         if formats == {"text"}:
             _write_text_chunks(paths, out, stats)
+        elif jsonl_output is not None:
+            with atomic_output(jsonl_output, "wb") as jout:
+                _write_lines(_with_json(merged, jout), out, stats)
         else:
-            _write_lines(((data, text) for _, data, text in
-                          heapq.merge(*(_docs(p) for p in paths), key=itemgetter(0))), out, stats)
+            _write_lines(((data, text) for _, data, text, _title in merged), out, stats)
         if dump is not None and stats.docs_out == 0:
             _refuse_empty(Path(dump), list(stats_files))
         if rejects_output is not None:  # before the corpus is given its name: both or neither

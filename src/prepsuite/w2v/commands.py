@@ -36,6 +36,8 @@ def train(
     epochs: Annotated[int, typer.Option(min=1, help="Passes over the corpus.")] = 5,
     workers: Annotated[int, typer.Option(min=0, help="Training threads; 0 means one per core. Only 1 gives the same vectors on every run.")] = 0,
     seed: Annotated[int, typer.Option(min=0, help="Seed of the initial vectors and of the sampling.")] = 1,
+    drop_punctuation: Annotated[bool, typer.Option("--drop-punctuation/--keep-punctuation", help="Leave out tokens made only of punctuation and symbols (，。“” …), which otherwise crowd every word's neighbours on a small corpus.")] = False,
+    stopwords: Annotated[Optional[Path], typer.Option("--stopwords", help="File of words to leave out of training, one per line (UTF-8; # comments).")] = None,
 ) -> None:
     """Train word2vec (gensim, multi-core corpus_file mode) on a segmented corpus.
 
@@ -43,7 +45,8 @@ def train(
     """
     from .train import EpochReport, TrainParams, train_word2vec
 
-    params = TrainParams(vector_size, window, min_count, sg, negative, epochs, workers, seed)
+    params = TrainParams(vector_size, window, min_count, sg, negative, epochs, workers, seed,
+                         drop_punctuation, str(stopwords) if stopwords else "")
 
     bar = None
     if err.is_terminal:

@@ -60,6 +60,10 @@ class TrainParams:
     epochs: int = 5
     workers: int = 0  # 0: one per core
     seed: int = 1
+    #: leave out tokens made only of punctuation and symbols (，。“” …)
+    drop_punctuation: bool = False
+    #: a file of words to leave out, one per line ("" for none)
+    stopwords: str = ""
 
     def __post_init__(self) -> None:
         for name in ("vector_size", "window", "min_count", "negative", "epochs"):
@@ -107,6 +111,10 @@ class TrainResult:
     train_seconds: float
     effective_words: int
     epochs: list[EpochReport] = field(default_factory=list)
+    #: tokens left out before training (drop_punctuation, stopwords)
+    dropped_tokens: int = 0
+    #: the trained gensim model (not part of train.json)
+    model: Any = field(default=None, repr=False, compare=False)
 
     @property
     def words_per_second(self) -> float:
@@ -123,6 +131,7 @@ class TrainResult:
             "deterministic": self.workers == 1,
             "gensim": gensim.__version__,
             "words": self.words,
+            "dropped_tokens": self.dropped_tokens,
             "vocabulary": self.vocabulary,
             "vocab_seconds": round(self.vocab_seconds, 4),
             "train_seconds": round(self.train_seconds, 4),
@@ -208,7 +217,6 @@ def train_word2vec(
     ``on_epoch`` is called after every epoch (progress display). Raises :class:`InputError` for
     a missing corpus or one with no word frequent enough for the vocabulary.
     """
-    from gensim.models import Word2Vec
 
     params = params or TrainParams()
     corpus_path, out = Path(corpus), Path(outdir)
@@ -216,6 +224,33 @@ def train_word2vec(
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: is a file; give a directory for the outputs")
     check_corpus_text(corpus_path)
+    stopwords = frozenset()
+    if params.stopwords:
+        from .filtering import load_stopwords
+
+        stopwords = load_stopwords(params.stopwords)
+    filtered = None
+    dropped = 0
+    if params.drop_punctuation or stopwords:
+        from .filtering import filter_corpus
+
+        out.mkdir(parents=True, exist_ok=True)
+        filtered = out / ".w2v-filtered-corpus.txt"
+        _seen, dropped = filter_corpus(corpus_path, filtered, params.drop_punctuation, stopwords)
+    try:
+        result = _train(corpus_path, filtered or corpus_path, out, params, on_epoch)
+    finally:
+        if filtered is not None:
+            filtered.unlink(missing_ok=True)
+    result.dropped_tokens = dropped
+    save_outputs(result.model, out, result.to_dict())
+    return result
+
+
+def _train(corpus_path: Path, train_path: Path, out: Path, params: TrainParams,
+           on_epoch: Callable[[EpochReport], None] | None) -> TrainResult:
+    from gensim.models import Word2Vec
+
     workers = params.resolved_workers()
     model = Word2Vec(
         vector_size=params.vector_size, window=params.window, min_count=params.min_count,
@@ -223,7 +258,7 @@ def train_word2vec(
         seed=params.seed,
     )
     start = time.perf_counter()
-    model.build_vocab(corpus_file=str(corpus_path))
+    model.build_vocab(corpus_file=str(train_path))
     vocab_seconds = time.perf_counter() - start
     words = int(model.corpus_total_words)
     if len(model.wv) == 0:
@@ -234,13 +269,13 @@ def train_word2vec(
     reports: list[EpochReport] = []
     start = time.perf_counter()
     effective, _raw = model.train(
-        corpus_file=str(corpus_path), total_words=words, epochs=params.epochs,
+        corpus_file=str(train_path), total_words=words, epochs=params.epochs,
         callbacks=[_epoch_clock(params.epochs, words, reports, on_epoch)],
     )
     train_seconds = time.perf_counter() - start
     result = TrainResult(str(corpus_path), str(out), params, workers, words, len(model.wv),
                          vocab_seconds, train_seconds, int(effective), reports)
-    save_outputs(model, out, result.to_dict())
+    result.model = model
     return result
 
 
