@@ -67,3 +67,22 @@ def test_a_stop_during_the_renames_takes_effect_after_the_last_one(tmp_path, mon
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def test_a_temporary_taken_for_a_stale_one_before_it_was_locked_is_made_again(tmp_path):
+    import tempfile
+
+    from prepsuite.textio import locked_temporary
+
+    made = []
+
+    def make():
+        fd, path = tempfile.mkstemp(dir=tmp_path)
+        if not made:
+            os.unlink(path)  # another run's clean-up got to it first
+        made.append(path)
+        return fd, path
+
+    fd, path = locked_temporary(make)
+    assert len(made) == 2 and path == made[1] and os.path.exists(path)
+    os.close(fd)

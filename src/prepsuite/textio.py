@@ -282,11 +282,11 @@ class _Staged:
         target.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(target)
         self.target = target
-        fd, self.tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        fd, self.tmp = locked_temporary(
+            lambda: tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
         kwargs: dict[str, Any] = {} if "b" in mode else {"encoding": "utf-8", "newline": "\n"}
         self.lock = -1
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
             self.lock = os.dup(fd)  # holds the lock after the file is closed, until the rename
             self.file: IO[Any] = os.fdopen(fd, mode, **kwargs)
         except BaseException:
@@ -323,6 +323,31 @@ class _Staged:
             except FileNotFoundError:  # renamed already, or never there
                 pass
             self._unlock()
+
+
+def try_lock(fd: int) -> None:
+    """Lock ``fd`` (``flock``) so that no later run takes its file for one a killed run left.
+    A file system without locks (some network mounts) only loses that clean-up: a temporary
+    that cannot be locked is never removed by another run, so writing goes on without it."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except OSError:
+        pass
+
+
+def locked_temporary(make: Callable[[], tuple[int, str]]) -> tuple[int, str]:
+    """``make()`` (an open descriptor and its new temporary's path), locked. Another run's
+    clean-up may take the new name for a stale one in the moment before the lock: then the
+    path no longer leads to the descriptor, and a new temporary is made."""
+    while True:
+        fd, path = make()
+        try_lock(fd)
+        try:
+            if os.path.samestat(os.fstat(fd), os.stat(path, follow_symlinks=False)):
+                return fd, path
+        except FileNotFoundError:
+            pass
+        os.close(fd)
 
 
 def _temporary_pattern(target: Path) -> re.Pattern[str]:

@@ -205,16 +205,19 @@ def atomic_directory(out: Path, overwrite: bool, marker: str) -> Iterator[Path]:
     it behind, as large as the output) from one in use, and remove it (:func:`remove_stale`).
     A write that fails for want of space names ``out``.
     """
-    from ..textio import output_error
+    from ..textio import locked_temporary, output_error
 
     out = Path(out)
     check_output_dir(out, overwrite, marker)
     out.parent.mkdir(parents=True, exist_ok=True)
     remove_stale(out)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    lock = os.open(tmp, os.O_RDONLY | os.O_DIRECTORY)
+    def make() -> tuple[int, str]:
+        path = tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent)
+        return os.open(path, os.O_RDONLY | os.O_DIRECTORY), path
+
+    lock, name = locked_temporary(make)
+    tmp = Path(name)
     try:
-        fcntl.flock(lock, fcntl.LOCK_EX)
         yield tmp
         _default_permissions(tmp)
         fsync_dir(tmp)
