@@ -393,7 +393,9 @@ def test_empty_text_is_dropped_and_named_in_the_rejects(tmp_path):
                     "--convert-engine", "python")
     assert proc.returncode == 0, proc.stderr
     assert [json.loads(line)["id"] for line in (tmp_path / "seg.jsonl").read_text().splitlines()] == [1, 3]
-    assert [row[:2] for row in read_rejects(tmp_path / "rej.tsv")] == [[str(chunk), "2"]]
+    rows = (tmp_path / "rej.tsv").read_text(encoding="utf-8").splitlines()
+    assert rows[0].split("\t")[:2] == ["source", "line"]
+    assert [row.split("\t")[:2] for row in rows[1:]] == [[str(chunk), "2"]]
 
 
 # --- handled already: the shards side -----------------------------------------------------------
