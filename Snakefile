@@ -1,4 +1,6 @@
-# prepsuite workflows. Targets: `corpus` (the default).
+# prepsuite workflows. Targets: `corpus`, `shards`, `w2v`, each with the figures of
+# `snakemake --report report.html` (pipelines/report.smk). The default target makes the corpus
+# and keeps the shards and word vectors up to date once they have been made.
 # Run `snakemake -j8 corpus`; override settings with `--config key=value`
 # (e.g. `--config dump=zhwiki-latest-pages-articles.xml.bz2 chunks=32`).
 import os
@@ -16,9 +18,10 @@ include: "pipelines/common.smk"
 include: "pipelines/corpus.smk"
 include: "pipelines/word2vec.smk"
 include: "pipelines/shards.smk"
+include: "pipelines/report.smk"
 
 
 rule all:
     default_target: True
     input:
-        rules.corpus.output,
+        built_targets(),

@@ -270,7 +270,8 @@ def run_pipeline(dump: Path, work: Path, chunks: int | str, jobs: int, repo: Pat
         # The Snakefile's `configfile: "pipelines/config.yaml"` is relative to the working
         # directory, which --directory moves; name it explicitly.
         "--configfile", str(repo / "pipelines" / "config.yaml"),
-        "--config", f"dump={dump}", f"chunks={chunks}", *settings,
+        # plots=false: the text stages are timed, not the report's figures drawn after them
+        "--config", f"dump={dump}", f"chunks={chunks}", "plots=false", *settings,
     ]
     env = None
     if repo.resolve() != REPO:

@@ -65,7 +65,7 @@ def build_corpus(workdir: Path, repeat: int, jobs: int) -> Path:
     shutil.copy(REPO / "Snakefile", workdir / "Snakefile")
     print(f"w2v benchmark: writing {dump}", file=sys.stderr)
     build_dump(dump, repeat)
-    command = [str(BIN / "snakemake"), f"-j{jobs}", "corpus", "--forceall", "--config", f"dump={dump}"]
+    command = [str(BIN / "snakemake"), f"-j{jobs}", "corpus", "--forceall", "--config", f"dump={dump}", "plots=false"]
     print(f"w2v benchmark: {' '.join(command)} (in {workdir})", file=sys.stderr)
     subprocess.run(command, cwd=workdir, check=True, stdout=subprocess.DEVNULL)
     return corpus

@@ -245,7 +245,8 @@ else:
 
 # The gather runs inside Snakemake's own process (no interpreter start; on a cluster, Snakemake
 # sends it to a node like any job).
-rule corpus:
+# (the target `corpus`, with the report's figures, is in report.smk)
+rule corpus_gather:
     input:
         chunks=gather.split(f"results/segment/chunk-{{scatteritem}}.{SEGMENTED}"),
         stats=EXTRACT_STATS + STAGE_STATS,

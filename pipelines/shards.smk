@@ -48,7 +48,8 @@ rule shards_shard:
         " --seed {params.seed} {params.check_images} --out {output:q} 2> {log:q}"
 
 
-rule shards:
+# (the target `shards`, with the report's figures, is in report.smk)
+rule shards_verify:
     input:
         data=SHARDS_DATA,
         shards="results/shards/out",

@@ -59,8 +59,4 @@ rule w2v_eval:
         " --out {output:q} > {log:q} 2>&1"
 
 
-rule w2v:
-    localrule: True
-    input:
-        rules.w2v_train.output,
-        ["results/w2v/eval.json"] if W2V_ANALOGIES or W2V_SIMILARITY else [],
+# (the target `w2v`, with the report's figures, is in report.smk)

@@ -93,9 +93,10 @@ def test_separate_stage_jobs_give_the_same_bytes_as_fused_ones(reference, tmp_pa
     assert (work / "results/corpus/corpus.txt").read_bytes() == (reference / "corpus.txt").read_bytes()
     for stage in ("extract", "clean", "convert", "segment"):
         assert len(list((work / "results" / stage).glob("chunk-*.jsonl"))) == 8
-    # the plan (where each chunk's bz2 blocks start), 8 extraction jobs, 3 x 8 stage jobs, the gather
-    assert len(list((work / "results/logs").rglob("*.log"))) == 1 + 8 + 3 * 8 + 1
-    assert len(list((work / "results/benchmarks").rglob("*.tsv"))) == 1 + 8 + 3 * 8 + 1
+    # the plan (where each chunk's bz2 blocks start), 8 extraction jobs, 3 x 8 stage jobs, the
+    # gather; then the report's corpus profile and figures
+    assert len(list((work / "results/logs").rglob("*.log"))) == 1 + 8 + 3 * 8 + 1 + 2
+    assert len(list((work / "results/benchmarks").rglob("*.tsv"))) == 1 + 8 + 3 * 8 + 1 + 2
 
 
 def test_interrupted_run_resumes_to_the_same_bytes(reference, tmp_path):
@@ -276,7 +277,8 @@ def test_going_back_to_an_earlier_chunk_count_reuses_its_plan_and_chunks(tmp_pat
     assert len(rows) == rejected == 1
     proc = snakemake(work, "-n", "-j2", "corpus", "--config", f"dump={dump}", "chunks=3")
     jobs = re.findall(r"^(?:local)?rule (\w+):", proc.stdout, re.M)
-    assert jobs == ["corpus"]  # only the gather (its settings changed): no chunk job, no plan
+    # only the gather (its settings changed) and the report's figures drawn from it: no chunk job, no plan
+    assert sorted(jobs) == ["corpus", "corpus_gather", "report_corpus", "report_corpus_profile"]
 
 
 def test_multistream_dump_with_separate_jobs_gives_the_same_corpus(reference, tmp_path):

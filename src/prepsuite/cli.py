@@ -363,6 +363,7 @@ def rules(
 from .w2v import commands as _w2v_commands  # noqa: E402,F401
 from .shards import commands as _shards_commands  # noqa: E402,F401
 from . import inspection as _inspection_commands  # noqa: E402,F401
+from .report import commands as _report_commands  # noqa: E402,F401
 
 
 _MAIN_PID = -1  # the process that installed _stop
