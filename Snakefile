@@ -24,4 +24,4 @@ include: "pipelines/report.smk"
 rule all:
     default_target: True
     input:
-        built_targets(),
+        built_targets(CORPUS_TARGETS, SHARDS_TARGETS, W2V_TARGETS),

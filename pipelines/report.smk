@@ -4,19 +4,11 @@
 # Figures go to results/report/<target>/.
 
 from prepsuite.report.plots import CORPUS_PLOTS, SHARDS_PLOTS
+from prepsuite.report.workflow import built_targets, figure, shown
 
-_PLOTS = config.get("plots", True)
-if isinstance(_PLOTS, str) and _PLOTS.lower() not in _BOOLEANS:
-    raise ValueError(f"config plots must be true or false, got {_PLOTS!r}")
-PLOTS = _BOOLEANS[_PLOTS.lower()] if isinstance(_PLOTS, str) else bool(_PLOTS)
-
+PLOTS = config.get("plots", True)  # a boolean: check_config typed it, the schema checked it
 
 report: "report/workflow.rst"
-
-
-def figure(target: str, name: str, category: str):
-    """results/report/<target>/<name>.png, marked for the report with its caption."""
-    return report(f"results/report/{target}/{name}.png", caption=f"report/{name}.rst", category=category)
 
 
 rule report_corpus_profile:
@@ -29,8 +21,10 @@ rule report_corpus_profile:
         "results/logs/report/corpus_profile.log",
     benchmark:
         "results/benchmarks/report/corpus_profile.tsv"
+    conda:
+        PREPSUITE_ENV
     shell:
-        "{PREP} inspect {input:q} --json {output:q} --quiet 2> {log:q}"
+        "prep inspect {input:q} --json {output:q} --quiet 2> {log:q}"
 
 
 rule report_corpus:
@@ -44,9 +38,11 @@ rule report_corpus:
     benchmark:
         "results/benchmarks/report/corpus.tsv"
     params:
-        out="results/report/corpus",
+        out=lambda wildcards, output: os.path.dirname(output[0]),
+    conda:
+        PREPSUITE_ENV
     shell:
-        "{PREP} plot corpus --stats {input.stats:q} --profile {input.profile:q} -o {params.out:q} 2> {log:q}"
+        "prep plot corpus --stats {input.stats:q} --profile {input.profile:q} -o {params.out:q} 2> {log:q}"
 
 
 rule report_shards:
@@ -60,9 +56,11 @@ rule report_shards:
     benchmark:
         "results/benchmarks/report/shards.tsv"
     params:
-        out="results/report/shards",
+        out=lambda wildcards, output: os.path.dirname(output[0]),
+    conda:
+        PREPSUITE_ENV
     shell:
-        "{PREP} plot shards {input.shards:q} -o {params.out:q} 2> {log:q}"
+        "prep plot shards {input.shards:q} -o {params.out:q} 2> {log:q}"
 
 
 W2V_EVAL = bool(W2V_ANALOGIES or W2V_SIMILARITY)
@@ -79,29 +77,30 @@ rule report_w2v:
     benchmark:
         "results/benchmarks/report/w2v.tsv"
     params:
-        out="results/report/w2v",
+        out=lambda wildcards, output: os.path.dirname(output[0]),
         scores=lambda wildcards, input: f"--eval {shlex.quote(input.scores[0])}" if input.scores else "",
+    conda:
+        PREPSUITE_ENV
     shell:
-        "{PREP} plot w2v --train {input.train:q} {params.scores} -o {params.out:q} 2> {log:q}"
-
-
-def _shown(path: str, category: str, caption: str):
-    return report(path, category=category, caption=f"report/{caption}.rst")
+        "prep plot w2v --train {input.train:q} {params.scores} -o {params.out:q} 2> {log:q}"
 
 
 # The targets. Their inputs marked with report() are shown in the report as they are.
 CORPUS_TARGETS = [
     "results/corpus/corpus.txt",
-    _shown("results/corpus/stats.json", "Corpus", "corpus_stats"),
-    _shown("results/corpus/rejects.tsv", "Corpus", "corpus_rejects"),
-] + (rules.report_corpus.output if PLOTS else [])
+    shown("results/corpus/stats.json", "Corpus", "corpus_stats"),
+    shown("results/corpus/rejects.tsv", "Corpus", "corpus_rejects"),
+] + (list(rules.report_corpus.output) if PLOTS else [])
 SHARDS_TARGETS = [
     "results/shards/out",
-    _shown("results/shards/verify.txt", "Shards", "shards_verify"),
-] + (rules.report_shards.output if PLOTS else [])
-W2V_TARGETS = list(rules.w2v_train.output[:3]) + [_shown("results/w2v/train.json", "Word vectors", "w2v_train")] + (
-    [_shown("results/w2v/eval.json", "Word vectors", "w2v_eval")] if W2V_EVAL else []
-) + (rules.report_w2v.output if PLOTS else [])
+    shown("results/shards/verify.txt", "Shards", "shards_verify"),
+] + (list(rules.report_shards.output) if PLOTS else [])
+W2V_TARGETS = (
+    [rules.w2v_train.output.model, rules.w2v_train.output.kv, rules.w2v_train.output.txt,
+     shown("results/w2v/train.json", "Word vectors", "w2v_train")]
+    + ([shown("results/w2v/eval.json", "Word vectors", "w2v_eval")] if W2V_EVAL else [])
+    + (list(rules.report_w2v.output) if PLOTS else [])
+)
 
 
 localrules: corpus, shards, w2v
@@ -121,11 +120,3 @@ rule w2v:
     input:
         W2V_TARGETS,
 
-
-def built_targets(wildcards=None) -> list:
-    """The default target: the corpus, and the shards and word vectors once they have been made
-    (`snakemake -j8 shards` once), so that `snakemake --report report.html` shows all three and
-    a plain `snakemake` keeps them up to date."""
-    return (CORPUS_TARGETS
-            + (SHARDS_TARGETS if os.path.exists("results/shards/verify.txt") else [])
-            + (W2V_TARGETS if os.path.exists("results/w2v/train.json") else []))

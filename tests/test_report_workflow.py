@@ -77,4 +77,4 @@ def test_plots_false_makes_the_targets_without_figures(tmp_path):
     assert "report_corpus" not in text and "report_shards" not in text and "report_w2v" not in text
     assert "corpus_gather" in text and "shards_verify" in text and "w2v_train" in text
     bad = snakemake(work, "-n", "corpus", "--config", "plots=maybe", check=False)
-    assert bad.returncode != 0 and "config plots must be true or false" in bad.stdout + bad.stderr
+    assert bad.returncode != 0 and "plots: must be true or false, got 'maybe'" in bad.stdout + bad.stderr
