@@ -88,6 +88,7 @@ rule report_w2v:
 # The targets. Their inputs marked with report() are shown in the report as they are.
 CORPUS_TARGETS = [
     "results/corpus/corpus.txt",
+    *CORPUS_JSONL.values(),  # corpus.format: jsonl
     shown("results/corpus/stats.json", "Corpus", "corpus_stats"),
     shown("results/corpus/rejects.tsv", "Corpus", "corpus_rejects"),
 ] + (list(rules.report_corpus.output) if PLOTS else [])
