@@ -11,7 +11,10 @@ barrier. Each rank then reads only its own shard through ``ShardLoader``; the pr
 gloo on the CPU and nccl on GPUs, where decoding runs on the GPU too. Every step logs the loss and
 images/s; at the end the ranks exchange their step counts, which must be equal — the promise of
 the shards (equal lengths) that keeps DDP's collectives from waiting for a rank with no data left.
-With ``--checkpoint``, model, optimiser and loader state are saved after every epoch and a restart
+With ``--tensorboard DIR`` each rank writes TensorBoard events (loss, images/s, the fraction of
+each step spent waiting for data, learning rate, the first batch's images; docs/report.md). A
+NaN or infinite loss stops training, naming the rank and step (``--detect-anomaly`` finds the
+operation that produced it). With ``--checkpoint``, model, optimiser and loader state are saved after every epoch and a restart
 continues from there (at the exact next batch when saved mid-epoch with ``--save-every``).
 """
 
@@ -30,6 +33,7 @@ from torch import nn
 
 import prepsuite
 from prepsuite.dali import ShardLoader
+from prepsuite.report.training import TrainingMonitor
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -53,6 +57,11 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=2, help="reader processes per rank")
     p.add_argument("--checkpoint", type=Path, help="save here after every epoch; resume from it if present")
     p.add_argument("--save-every", type=int, default=0, help="also save every N steps (0: at epoch ends only)")
+    p.add_argument("--tensorboard", type=Path, metavar="DIR",
+                   help="write TensorBoard events to DIR/rank<R>: loss, images/s, fraction of each step spent "
+                        "waiting for data, learning rate, and the first batch's images (needs the `tensorboard` extra)")
+    p.add_argument("--detect-anomaly", action="store_true",
+                   help="torch.autograd.detect_anomaly: name the operation whose backward pass gives NaN (slow)")
     return p.parse_args()
 
 
@@ -120,26 +129,31 @@ def main() -> int:
             torch.save(state, tmp)
             os.replace(tmp, args.checkpoint)
 
+    # every step timed and its loss checked; with --tensorboard, written to DIR/rank<R>
+    monitor = TrainingMonitor(args.tensorboard, rank)
+    monitor.step = loader.epoch * len(loader) + loader.state_dict()["batch"]  # continues after a resume
+    torch.autograd.set_detect_anomaly(args.detect_anomaly)
     log(f"{loader.n} samples, global batch {loader.global_batch}, {len(loader)} steps per epoch, "
         f"decoding on {loader.device}, backend {dist.get_backend()}")
     steps = images_seen = 0
     start = time.perf_counter()
     for epoch in range(loader.epoch, args.epochs):
         loader.set_epoch(epoch)
-        tick = time.perf_counter()
+        monitor.start()
         first = loader.state_dict()["batch"]  # > 0 only right after resuming mid-epoch
         for step, (images, labels) in enumerate(loader, start=first):
+            monitor.batch_arrived()
             images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
             loss = loss_fn(ddp(images), labels)
+            value = monitor.check_loss(loss, epoch, step)  # NaN/inf: stops here, naming rank and step
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            now = time.perf_counter()
+            done = monitor.step_done(images, value, opt.param_groups[0]["lr"])
             steps += 1
             images_seen += images.shape[0]
-            log(f"epoch {epoch} step {step + 1}/{len(loader)} "
-                f"loss {loss.item():.4f} {images.shape[0] / (now - tick):.1f} images/s")
-            tick = now
+            log(f"epoch {epoch} step {step + 1}/{len(loader)} loss {value:.4f} "
+                f"{done['images_per_s']:.1f} images/s, {100 * done['data_wait_fraction']:.0f}% waiting for data")
             if args.save_every and steps % args.save_every == 0:
                 save()
             if args.steps and step + 1 >= args.steps:
@@ -155,6 +169,7 @@ def main() -> int:
     if rank == 0:
         print(json.dumps({"steps_per_rank": counts, "equal": equal}), flush=True)
         print(f"steps per rank: {counts} ({'equal' if equal else 'NOT EQUAL'})", flush=True)
+    monitor.close()
     loader.close()
     dist.destroy_process_group()
     return 0 if equal else 1
