@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..textio import REJECTS_HEADER, tsv_field
+from ..wording import counted, size
 from .layout import FILE_LIST, REJECTS, atomic_directory, entry_problem, inside, part_name
 from .validate import image_problem
 
@@ -37,7 +38,7 @@ class PackResult:
     def summary(self) -> str:
         reasons = ", ".join(f"{k}: {v}" for k, v in sorted(self.rejected_by_reason.items()))
         return (
-            f"pack: {self.images} images in {len(self.parts)} part files ({self.bytes / 1e6:.1f} MB),"
+            f"pack: {counted(self.images, 'image')} in {counted(len(self.parts), 'part file')} ({size(self.bytes)}),"
             f" {self.rejected} rejected" + (f" ({reasons}; see {self.rejects})" if self.rejected else "")
             + f" -> {self.out_dir}"
         )

@@ -38,6 +38,7 @@ from typing import IO, Any
 import numpy as np
 
 from ..textio import REJECTS_HEADER, InputError, OutputError, tsv_field, write_json
+from ..wording import counted
 from .layout import (
     FILE_LIST,
     FORMAT_VERSION,
@@ -104,12 +105,12 @@ class ShardResult:
         reasons = ", ".join(f"{k}: {v}" for k, v in sorted(self.rejected_by_reason.items()))
         padded = sum(1 for r in self.ranks if r["padding"])
         return (
-            f"shard: {self.n} lines from {len(self.sources)} part files, {self.rejected} rejected"
+            f"shard: {counted(self.n, 'line')} from {counted(len(self.sources), 'part file')}, {self.rejected} rejected"
             + (f" ({reasons}; see {self.out / REJECTS})" if self.rejected else "")
-            + f"\nshard: {self.nranks} ranks x {self.per_rank_lines} lines, {self.padding} padding"
-            f" repeats on {padded} ranks, seed {self.seed} -> {self.out}"
+            + f"\nshard: {counted(self.nranks, 'rank')} x {counted(self.per_rank_lines, 'line')}, {self.padding} padding"
+            f" repeats on {counted(padded, 'rank')}, seed {self.seed} -> {self.out}"
             f"\nshard: {self.bytes_in / 1e6:.1f} MB in {self.seconds:.2f} s ({self.mb_per_s:.0f} MB/s)"
-            + (f"\nshard: warning: {len(self.empty_parts)} empty part files (no lines): "
+            + (f"\nshard: warning: {counted(len(self.empty_parts), 'empty part file')} (no lines): "
                + ", ".join(self.empty_parts[:5]) + (" …" if len(self.empty_parts) > 5 else "")
                if self.empty_parts else "")
         )

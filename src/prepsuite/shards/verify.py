@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..textio import REJECTS_HEADER, tsv_unfield
+from ..wording import counted
 from .layout import FORMAT_VERSION, INDEX, MANIFEST, REJECTS, relative_entry, shard_name
 from .streams import PartFiles, part_descriptor_budget
 
@@ -67,7 +68,7 @@ class VerifyReport:
             lines.append("verify: OK")
         else:
             lines += [f"problem: {p}" for p in self.problems]
-            lines.append(f"verify: FAILED ({len(self.problems)} problems listed)")
+            lines.append(f"verify: FAILED ({counted(len(self.problems), 'problem')} listed)")
         return "\n".join(lines)
 
 
@@ -88,7 +89,8 @@ class _Problems:
             self.extra[kind] += 1
 
     def done(self) -> list[str]:
-        return self.items + [f"… and {k} more {kind} problems" for kind, k in self.extra.items()]
+        return self.items + [f"… and {k} more {kind} {'problem' if k == 1 else 'problems'}"
+                             for kind, k in self.extra.items()]
 
 
 def _int_or_none(field: bytes) -> int | None:

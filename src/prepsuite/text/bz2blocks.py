@@ -261,8 +261,10 @@ class BlockPlan:
 
     def summary(self) -> str:
         sizes = self.sizes()
-        return (f"plan: bz2 blocks of one stream in {len(self.starts)} chunks of "
-                f"{min(sizes) / 1e6:.1f}–{max(sizes) / 1e6:.1f} MB compressed")
+        from ..wording import counted, size_range
+
+        return (f"plan: bz2 blocks of one stream in {counted(len(self.starts), 'chunk')} of "
+                f"{size_range(sizes)} compressed")
 
 
 def _is_stream_header(head: bytes) -> bool:

@@ -406,7 +406,9 @@ _PAGE_TEXT = {"wikiextractor": _wikiextractor_text, "fast": _fast_text}
 
 
 def _is_article(page: Page, stats: StageStats) -> bool:
+    """Whether a page is an article; counts it in (its wikitext is the stage's chars_in)."""
     stats.counters["pages"] += 1
+    stats.chars_in += len(page.text)
     if page.ns != 0:
         stats.counters["skipped_namespace"] += 1
         return False
@@ -592,7 +594,11 @@ def _gensim_docs(dump: Path, stats: StageStats, processes: int) -> Iterator[dict
 
     with bz2.BZ2File(dump) as raw:
         try:
-            pages = ((text, title, pageid) for title, text, pageid
+            def counted(title: str, text: str, pageid: str) -> tuple[str, str, str]:
+                stats.chars_in += len(text)  # the wikitext of the articles gensim reads
+                return text, title, pageid
+
+            pages = (counted(*page) for page
                      in extract_pages(raw, corpus.filter_namespaces, corpus.filter_articles))
             if processes <= 1:
                 for batch in _batched(pages):

@@ -98,8 +98,10 @@ class StreamPlan:
 
     def summary(self) -> str:
         sizes = self.sizes()
-        return (f"plan: {sum(map(len, self.chunks))} streams in {len(self.chunks)} chunks of "
-                f"{min(sizes) / 1e6:.1f}–{max(sizes) / 1e6:.1f} MB compressed")
+        from ..wording import counted, size_range
+
+        return (f"plan: {counted(sum(map(len, self.chunks)), 'stream')} in "
+                f"{counted(len(self.chunks), 'chunk')} of {size_range(sizes)} compressed")
 
 
 Plan = Union[StreamPlan, BlockPlan]

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from ..textio import InputError, line_blocks, write_json
+from ..wording import counted
 
 MODEL_FILE = "word2vec.model"
 KV_FILE = "vectors.kv"
@@ -146,7 +147,7 @@ class TrainResult:
     def summary(self) -> str:
         return (
             f"w2v: {self.vocabulary:,} words in the vocabulary (min_count {self.params.min_count}) "
-            f"from {self.words:,} corpus words; {len(self.epochs)} epochs in {self.train_seconds:.2f} s "
+            f"from {self.words:,} corpus words; {counted(len(self.epochs), 'epoch')} in {self.train_seconds:.2f} s "
             f"with {self.workers} worker{'s' if self.workers != 1 else ''}, "
             f"{self.words_per_second:,.0f} words/s; wrote {', '.join(OUTPUT_FILES)} to {self.outdir}"
         )
