@@ -43,7 +43,7 @@ class Prep:
         self.runner = CliRunner()
 
     def __call__(self, *args: str, input: str | bytes | None = None, ok: bool = True):
-        result = self.runner.invoke(app, [str(a) for a in args], input=input)
+        result = self.runner.invoke(app, [str(a) for a in args], input=input, prog_name="prep")
         if ok and result.exit_code != 0:
             raise AssertionError(
                 f"prep {' '.join(map(str, args))} exited {result.exit_code}:\n{result.output}"

@@ -95,11 +95,6 @@ def doc_files() -> list[Path]:
 
 ALL_BLOCKS = [block for path in doc_files() for block in blocks_of(path)]
 
-#: Files written before this test existed, whose examples assume the repository as the working
-#: directory; the docs rewrite (issue 25, item 5) replaces them. Remove each name once its file
-#: is rewritten for this test: until then their blocks are reported as skipped, not run.
-NOT_YET_REWRITTEN = {"README.md", "docs/benchmarks.md"}
-
 
 def environment() -> dict[str, str]:
     """The user's environment with this checkout's venv first on PATH, as after `source
@@ -136,8 +131,6 @@ def test_documentation_example_runs(block: Block, workdirs: dict[Path, Path], tm
         workdirs[block.file].mkdir()
     if block.skip:
         pytest.skip(f"{block.name}: {block.skip}")
-    if str(block.file.relative_to(REPO)) in NOT_YET_REWRITTEN:
-        pytest.skip(f"{block.name}: its file is not yet written for the docs test (issue 25, item 5)")
     proc = run_block(block, workdirs[block.file])
     if proc.returncode != 0:
         pytest.fail(f"{block.name} ({block.lang}) exited {proc.returncode}:\n{block.code}\n"

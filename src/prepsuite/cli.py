@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import inspect
 import os
 import signal
 from collections.abc import Callable
@@ -22,22 +23,58 @@ from .stats import StageStats
 from .textio import InputError, check_output_path, write_json
 
 app = typer.Typer(
-    help="prepsuite: reproducible, parallel, resumable data preparation.",
     no_args_is_help=True,
-    add_completion=False,
+    # `prep --install-completion` / `--show-completion`: bash, zsh, fish and PowerShell
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # help texts are plain text: "[freq]" and "offset:id:title" stay as typed
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+#: Progress bars and summaries (silenced by -q). Errors go to `errors`, which -q leaves alone.
 err = Console(stderr=True)
+errors = Console(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+class Verbosity:
+    """-q / -v, given before the command (`prep -q pack …`) or after it (`prep pack … -q`)."""
+
+    quiet = False
+    verbose = 0
+
+    @classmethod
+    def apply(cls, quiet: bool, verbose: int, reset: bool = False) -> None:
+        """Adds the command's -q/-v to those given before it (`reset`: the latter, first)."""
+        if reset:
+            cls.quiet, cls.verbose = False, 0
+        cls.quiet, cls.verbose = cls.quiet or quiet, max(cls.verbose, verbose)
+        err.quiet = cls.quiet
+        if cls.verbose and not cls.quiet:
+            import logging
+
+            logging.basicConfig(level=logging.DEBUG if cls.verbose > 1 else logging.INFO,
+                                format="%(name)s: %(message)s", force=True)
+
+
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars and no summary; errors are still reported.")]
+VerboseOpt = Annotated[int, typer.Option("--verbose", "-v", count=True, show_default=False, help="-v: also show what the libraries log (gensim, jieba); -vv: debug messages and the traceback of an error.")]
+_EXTRA_PARAMS = [
+    inspect.Parameter("quiet", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=QuietOpt),
+    inspect.Parameter("verbose", inspect.Parameter.KEYWORD_ONLY, default=0, annotation=VerboseOpt),
+]
+
+
 def user_errors(fn: F) -> F:
-    """Turn the library's input errors into ``prep: error: …`` and exit status 1."""
+    """Turn the library's input errors into ``prep: error: …`` and exit status 1, and give the
+    command the -q/--quiet and -v/--verbose options every command has (unless it has its own)."""
+    signature = inspect.signature(fn, eval_str=True)
+    extra = [p for p in _EXTRA_PARAMS if p.name not in signature.parameters]
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        given = {p.name: kwargs.pop(p.name, p.default) for p in extra}
+        Verbosity.apply(bool(given.get("quiet", kwargs.get("quiet", False))), int(given.get("verbose", 0)))
         try:
             return fn(*args, **kwargs)
         except BrokenPipeError:
@@ -45,11 +82,38 @@ def user_errors(fn: F) -> F:
             # the input; click ends the command quietly, with status 1
             raise
         except (InputError, ValueError, OSError) as e:
-            err.print(f"[bold red]prep: error:[/] {escape(str(e))}", highlight=False, markup=True,
-                      soft_wrap=True)
+            if Verbosity.verbose > 1:
+                errors.print_exception()
+            errors.print(f"[bold red]prep: error:[/] {escape(str(e))}", highlight=False, markup=True,
+                         soft_wrap=True)
             raise typer.Exit(code=1) from None
 
+    wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*signature.parameters.values(), *extra])
+    wrapper.__annotations__ = {**fn.__annotations__, **{p.name: p.annotation for p in extra}}
     return wrapper  # type: ignore[return-value]
+
+
+def _version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        typer.echo(f"prep (prepsuite) {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = 0,
+) -> None:
+    """prepsuite: reproducible, parallel, resumable data preparation.
+
+    Every command takes -h (its help), -q and -v; outputs are named with -o/--out, '-' for
+    stdout where the output is a stream of lines. `prep COMMAND -h` shows each one's defaults.
+    """
+    Verbosity.apply(quiet, verbose, reset=True)
 
 
 def file_size(path: str) -> int | None:
@@ -94,9 +158,41 @@ class Format(str, Enum):
 
 
 InputArg = Annotated[str, typer.Argument(help="Input file: plain text (one document per line) or .jsonl (the 'text' field); '-' reads stdin.")]
-OutputArg = Annotated[str, typer.Argument(help="Output file in the input's format, written atomically; '-' writes stdout.")]
+OutputArg = Annotated[Optional[str], typer.Argument(show_default=False, help="The output, as -o/--out gives it (the older spelling).")]
+OutOpt = Annotated[Optional[str], typer.Option("--out", "-o", help="Output file in the input's format, written atomically; '-' writes stdout.")]
+
+
+def the_output(positional: Optional[str], option: Optional[str]) -> str:
+    """The output named by -o/--out or, as older command lines do, by a second argument."""
+    if positional is not None and option is not None and positional != option:
+        raise typer.BadParameter(f"the output is named twice ({positional} and {option}); give -o/--out only",
+                                 param_hint="'-o/--out'")
+    out = option if option is not None else positional
+    if out is None:
+        raise typer.BadParameter("no output: name it with -o/--out FILE ('-' writes stdout)", param_hint="'-o/--out'")
+    return out
 FormatOpt = Annotated[Format, typer.Option("--format", help="Line format; 'auto' means .jsonl files are JSON lines and anything else plain text.")]
 RulesOpt = Annotated[Optional[Path], typer.Option("--rules", help="YAML file of extra regex rules (name, pattern, replace, description, before).")]
+ChunksOpt = Annotated[str, typer.Option(metavar="N|auto", help="Number of chunk files, or auto (the workflow's default): one per CPU of this machine, more for a big dump, fewer for a tiny one, the planned count with a plan as --index. Article k goes to chunk k mod chunks; a .bz2 dump split into streams or blocks: chunk k holds the k-th run of them. Give a number when jobs on several machines must agree.")]
+
+
+def chunk_count(value: str, dump: Path, index: Optional[Path]) -> int:
+    """--chunks as a number: an integer >= 1, or `auto` resolved as the workflow resolves it."""
+    from .text.chunks import is_auto, resolve_chunks
+
+    if is_auto(value):
+        from .text.multistream import is_plan, planned_chunks
+
+        return (planned_chunks(index) if index is not None and is_plan(index) else None) or resolve_chunks("auto", dump)
+    try:
+        count = int(value)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise typer.BadParameter(f"{value!r} is neither an integer >= 1 nor auto", param_hint="'--chunks'")
+    return count
+
+
 def _output_file(value: Optional[Path]) -> Optional[Path]:
     """Checks a side output's path when the command line is read, before any work."""
     if value is not None:
@@ -118,8 +214,9 @@ StatsOpt = Annotated[Optional[Path], typer.Option("--stats", callback=_output_fi
 @user_errors
 def extract(
     dump: Annotated[Path, typer.Argument(help="MediaWiki XML dump, .xml.bz2 or .xml (e.g. zhwiki-latest-pages-articles.xml.bz2).")],
-    outdir: Annotated[Path, typer.Argument(help="Directory for the chunk files (JSON lines: id, title, text).")],
-    chunks: Annotated[int, typer.Option(min=1, help="Number of chunk files: article k goes to chunk k mod chunks (a multistream dump: chunk k holds the k-th run of streams).")] = 8,
+    outdir: Annotated[Optional[Path], typer.Argument(show_default=False, help="The output directory, as -o/--out gives it (the older spelling).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Directory for the chunk files (JSON lines: id, title, text).")] = None,
+    chunks: ChunksOpt = "auto",
     engine: Annotated[Engine, typer.Option(help="wikiextractor (default); fast (prepsuite's own regex converter, several times faster); or gensim's WikiCorpus with a tokenizer that keeps all Chinese text.")] = Engine.wikiextractor,
     processes: Annotated[int, typer.Option(min=0, help="Worker processes for the engine; 0 means one per core.")] = 0,
     name_template: Annotated[str, typer.Option(help="Chunk file name; may use {index} (0-based), {number} (1-based) and {total}.")] = "chunk-{index:03d}.jsonl",
@@ -130,12 +227,14 @@ def extract(
 ) -> None:
     """Extract the articles of a wiki dump into JSON-lines chunks.
 
-    Example: prep extract zhwiki-latest-pages-articles.xml.bz2 extracted/ --chunks 8
+    Example: prep extract zhwiki-latest-pages-articles.xml.bz2 -o extracted/ --chunks 8
     """
     from .text.extract import chunk_paths, extract_chunks, extract_dump, set_headings
     from .text.multistream import check_splittable, index_for
 
     set_headings(headings.value)
+    outdir = Path(the_output(None if outdir is None else str(outdir), None if out is None else str(out)))
+    chunks = chunk_count(chunks, dump, index)
     outputs = chunk_paths(outdir, chunks, name_template)
     if engine == Engine.gensim:  # WikiCorpus reads the whole dump (a multistream one too)
         if index is not None or chunk is not None:
@@ -168,7 +267,8 @@ def extract(
 @user_errors
 def clean(
     input: InputArg,
-    output: OutputArg,
+    output: OutputArg = None,
+    out: OutOpt = None,
     rules: RulesOpt = None,
     rejects: RejectsOpt = None,
     keep_empty: Annotated[bool, typer.Option("--keep-empty", help="Keep documents that are empty after cleaning, so the line count is preserved.")] = False,
@@ -177,8 +277,9 @@ def clean(
 ) -> None:
     """Apply the cleaning rules (see `prep rules`) to every document.
 
-    Example: prep clean extracted.txt cleaned.txt --rejects rejects.tsv
+    Example: prep clean extracted.txt -o cleaned.txt --rejects rejects.tsv
     """
+    output = the_output(output, out)
     from .text.files import clean_file
 
     with byte_progress("clean", file_size(input), err) as progress:
@@ -190,7 +291,8 @@ def clean(
 @user_errors
 def convert(
     input: InputArg,
-    output: OutputArg,
+    output: OutputArg = None,
+    out: OutOpt = None,
     config: OpenCCOpt = "t2s",
     engine: Annotated[ConvertEngine, typer.Option(help="pyo3: opencc-pyo3, OpenCC in Rust (the default, as in the workflow; the fastest); python: opencc-python-reimplemented (~1 MB/s); cpp: OpenCC's C++ library, installed apart by setup.sh. Scores and speeds: docs/benchmarks.md.")] = ConvertEngine.pyo3,
     format: FormatOpt = Format.auto,
@@ -198,8 +300,9 @@ def convert(
 ) -> None:
     """Convert traditional Chinese to simplified with OpenCC, line for line.
 
-    Example: prep convert cleaned.txt simplified.txt --config t2s
+    Example: prep convert cleaned.txt -o simplified.txt --config t2s
     """
+    output = the_output(output, out)
     from .text.files import convert_file
 
     with byte_progress("convert", file_size(input), err) as progress:
@@ -210,7 +313,8 @@ def convert(
 @user_errors
 def segment(
     input: InputArg,
-    output: OutputArg,
+    output: OutputArg = None,
+    out: OutOpt = None,
     hmm: HmmOpt = True,
     user_dict: UserDictOpt = None,
     engine: Annotated[SegmentEngine, typer.Option(help="rjieba: jieba's tokens, computed mostly by its Rust port (several times faster); jieba: jieba itself.")] = SegmentEngine.rjieba,
@@ -220,8 +324,11 @@ def segment(
 ) -> None:
     """Segment words with jieba's accurate mode, joined by single spaces, line for line.
 
-    Example: prep segment simplified.txt segmented.txt
+    Example: prep segment simplified.txt -o segmented.txt
+
+    In a pipe: prep clean my.txt -o - | prep convert - -o - | prep segment - -o words.txt
     """
+    output = the_output(output, out)
     from .text.files import segment_file
 
     with byte_progress("segment", file_size(input), err) as progress:
@@ -233,7 +340,8 @@ def segment(
 @user_errors
 def process(
     input: InputArg,
-    output: OutputArg,
+    output: OutputArg = None,
+    out: OutOpt = None,
     rules: RulesOpt = None,
     rejects: RejectsOpt = None,
     config: OpenCCOpt = "t2s",
@@ -243,7 +351,7 @@ def process(
     user_dict: UserDictOpt = None,
     convert_tokens: Annotated[bool, typer.Option("--convert-tokens/--no-convert-tokens", help="Convert each token again after segmentation (off: the text is converted phrase by phrase before segmenting, and converting single tokens again would damage names such as 毕昇 → 毕 升).")] = False,
     format: FormatOpt = Format.auto,
-    chunk: Annotated[Optional[int], typer.Option(min=1, help="INPUT is a .bz2 dump: extract chunk K of --chunks (1-based) from its own bz2 streams (multistream) or blocks (single-stream) and run it through the three stages in this one process, with no intermediate file. OUTPUT: JSON lines (id, title, text) for a .jsonl name or '-', else plain text (one document per line, what `prep gather` concatenates).")] = None,
+    chunk: Annotated[Optional[int], typer.Option(min=1, help="INPUT is a .bz2 dump: extract chunk K of --chunks (1-based) from its own bz2 streams (multistream) or blocks (single-stream) and run it through the three stages in this one process, with no intermediate file. The output (-o): JSON lines (id, title, text) for a .jsonl name or '-', else plain text (one document per line, what `prep gather` concatenates).")] = None,
     chunks: Annotated[int, typer.Option(min=1, help="With --chunk: how many chunks the dump is split into.")] = 1,
     index: Annotated[Optional[Path], typer.Option(help="With --chunk: the multistream index (found beside a *-multistream.xml.bz2 dump if not given), or the plan `prep plan` wrote (.json: what workflow jobs read, so the index is read once, not per job). Without either, a .bz2 dump is cut at its bz2 block boundaries.")] = None,
     extract_engine: Annotated[Engine, typer.Option(help="With --chunk: extraction engine, wikiextractor or fast (see `prep extract --help`).")] = Engine.wikiextractor,
@@ -252,11 +360,12 @@ def process(
 ) -> None:
     """Clean, convert and segment in one streaming pass (what the workflow runs per chunk).
 
-    Example: prep process extracted/chunk-000.jsonl corpus-000.jsonl --rejects rejects.tsv
+    Example: prep process extracted/chunk-000.jsonl -o corpus-000.jsonl --rejects rejects.tsv
 
     Straight from a multistream dump (extraction too, one process per chunk):
-    prep process zhwiki-latest-pages-articles-multistream.xml.bz2 corpus-1.jsonl --chunk 1 --chunks 2
+    prep process zhwiki-latest-pages-articles-multistream.xml.bz2 -o corpus-1.jsonl --chunk 1 --chunks 2
     """
+    output = the_output(output, out)
     from .text.files import process_dump_chunk, process_file
 
     if chunk is not None:
@@ -294,7 +403,7 @@ def process(
 @user_errors
 def gather(
     chunks: Annotated[list[Path], typer.Argument(help="Segmented chunk files: JSON lines with id and text (merged on page id), or plain text, one document per line (multistream chunks, concatenated in the order given).")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="The corpus: one document per line, in dump order.")],
+    output: Annotated[Path, typer.Option("--out", "-o", "--output", help="The corpus: one document per line, in dump order.")],
     stats_file: Annotated[Optional[list[Path]], typer.Option("--stats-file", help="Per-chunk stats JSON files to sum into --stats-output.")] = None,
     stats_output: Annotated[Optional[Path], typer.Option(callback=_output_file, help="Where to write the merged stats.json.")] = None,
     config_json: Annotated[Optional[str], typer.Option(help="JSON object of workflow settings to record in stats.json.")] = None,
@@ -321,8 +430,8 @@ def gather(
 @user_errors
 def plan(
     dump: Annotated[Path, typer.Argument(help="A .bz2 dump: multistream (*-pages-articles-multistream.xml.bz2, with its index) or single-stream.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="The plan (JSON, written atomically): the byte ranges of every chunk.")],
-    chunks: Annotated[int, typer.Option(min=1, help="Number of chunks the dump is split into (contiguous runs of about equal compressed size).")] = 8,
+    output: Annotated[Path, typer.Option("--out", "-o", "--output", help="The plan (JSON, written atomically): the byte ranges of every chunk.")],
+    chunks: Annotated[str, typer.Option(metavar="N|auto", help="Number of chunks the dump is split into (contiguous runs of about equal compressed size), or auto: as the workflow's `chunks: auto`, one per CPU of this machine, more for a big dump, fewer for a tiny one.")] = "auto",
     index: Annotated[Optional[Path], typer.Option(help="The dump's index (lines offset:id:title); found beside a *-multistream.xml.bz2 dump if not given. Without one, the plan cuts the dump at its bz2 block boundaries.")] = None,
 ) -> None:
     """Split a .bz2 dump into chunks once and write where each chunk's data lies.
@@ -334,6 +443,8 @@ def plan(
     Example: prep plan zhwiki-latest-pages-articles-multistream.xml.bz2 -o streams.json --chunks 64
     """
     from .text.multistream import check_splittable, index_for, write_plan
+
+    chunks = chunk_count(chunks, dump, None)
 
     if not dump.is_file():
         raise InputError(f"{dump}: dump not found")

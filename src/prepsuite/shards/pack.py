@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..progress import Meter, Work
 from ..textio import REJECTS_HEADER, tsv_field
 from ..wording import counted, size
 from .layout import FILE_LIST, REJECTS, atomic_directory, entry_problem, inside, part_name
@@ -60,18 +61,30 @@ def _parse_label_line(text: str) -> tuple[str, int] | str:
     return path, value
 
 
+def _count_lines(path: Path) -> int:
+    """Lines of a file, the last one without its newline too (for the progress bar's total)."""
+    count, last = 0, b"\n"
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            count += block.count(b"\n")
+            last = block[-1:]
+    return count + (last != b"\n")
+
+
 def pack_images(
     images_dir: str | os.PathLike[str],
     labels_file: str | os.PathLike[str],
     out_dir: str | os.PathLike[str],
     part_lines: int = 1000,
     overwrite: bool = False,
+    progress: Work | None = None,
 ) -> PackResult:
     """Write ``out_dir/part-00000.b64 …`` (``part_lines`` lines each) and ``file_list.txt``.
 
     Images are packed in the order of ``labels_file``; blank lines there are skipped. Rejected
     entries (bad labels line, path outside ``images_dir``, missing, unreadable or not an image)
     go to ``out_dir/rejects.tsv``. The directory appears complete or not at all.
+    ``progress(done, total)`` hears of the entries of ``labels_file`` handled so far.
     """
     if isinstance(part_lines, bool) or not isinstance(part_lines, int) or part_lines < 1:
         raise ValueError(f"part_lines must be an integer >= 1, got {part_lines!r}")
@@ -86,6 +99,7 @@ def pack_images(
             raise ValueError(f"{out_dir}: output directory would contain {what} ({path}); choose another --out")
 
     real_root = images_dir.resolve()
+    meter = Meter(progress, _count_lines(labels_file) if progress else 0, step=16)
     reasons: Counter[str] = Counter()
     parts: list[str] = []
     written = 0
@@ -102,6 +116,7 @@ def pack_images(
 
             try:
                 for lineno, text in enumerate(labels, start=1):
+                    meter.add(1)
                     if not text.strip():
                         continue
                     parsed = _parse_label_line(text.strip())

@@ -37,6 +37,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from ..progress import Meter, Work
 from ..textio import REJECTS_HEADER, InputError, OutputError, tsv_field, write_json
 from ..wording import counted
 from .layout import (
@@ -242,12 +243,12 @@ def _check_no_overlap(out: Path, data_dir: Path, list_path: Path, sources: list[
 
 
 def _scan(sources: list[Source], index: _Index, rejects: IO[str], reasons: Counter[str],
-          strict: bool, check_images: bool) -> None:
+          strict: bool, check_images: bool, meter: Meter) -> None:
     """Pass 1: stream every part once, validating each line and indexing the valid ones; the
     part's sha256 is computed on the other core meanwhile."""
     for s_idx, src in enumerate(sources):
         digest = BackgroundSha256()
-        offset = 0
+        offset = told = 0
         lineno = 0
         try:
             with open(src.path, "rb", buffering=0) as fh:
@@ -275,9 +276,13 @@ def _scan(sources: list[Source], index: _Index, rejects: IO[str], reasons: Count
                         index.add(s_idx, lineno, offset, length, checked_label)
                         src.valid += 1
                     offset += size
+                    if offset - told >= meter.step:
+                        meter.add(offset - told)
+                        told = offset
         except BaseException:
             digest.abandon()
             raise
+        meter.add(offset - told)
         src.lines = lineno
         src.bytes = offset
         src.sha256 = digest.hexdigest()
@@ -343,7 +348,7 @@ def shuffled_order(n: int, nranks: int, seed: int) -> np.ndarray:
 
 
 def _write_shards(tmp: Path, sources: list[Source], index: _Index, order: np.ndarray,
-                  nranks: int) -> list[dict[str, Any]]:
+                  nranks: int, meter: Meter) -> list[dict[str, Any]]:
     """Pass 2: each rank's lines, read back by offset and written byte-identical.
 
     Rank files are independent (each has its own sha256), so two worker threads write two of
@@ -361,7 +366,7 @@ def _write_shards(tmp: Path, sources: list[Source], index: _Index, order: np.nda
             for r in range(nranks):
                 if len(pending) >= _AHEAD:
                     ranks.append(_finish_rank(pending.popleft()))
-                pending.append(pool.submit(_write_rank, tmp, r, nranks, order, n, columns, sources, limit))
+                pending.append(pool.submit(_write_rank, tmp, r, nranks, order, n, columns, sources, limit, meter))
             while pending:
                 ranks.append(_finish_rank(pending.popleft()))
         except BaseException:
@@ -386,7 +391,7 @@ def _finish_rank(fut: Future[tuple[dict[str, Any], int]]) -> dict[str, Any]:
 
 def _write_rank(tmp: Path, r: int, nranks: int, order: np.ndarray, n: int,
                 columns: tuple[np.ndarray, np.ndarray, np.ndarray], sources: list[Source],
-                limit: int) -> tuple[dict[str, Any], int]:
+                limit: int, meter: Meter) -> tuple[dict[str, Any], int]:
     """Write rank ``r``'s file; its manifest entry and the still open descriptor (to fsync)."""
     src, off, length = columns
     picks = order[r::nranks]
@@ -410,9 +415,11 @@ def _write_rank(tmp: Path, r: int, nranks: int, order: np.ndarray, n: int,
                 if batch_bytes >= BATCH_BYTES or len(batch) >= IOV_MAX:
                     write_all(fd, batch)
                     total += batch_bytes
+                    meter.add(batch_bytes)
                     batch, batch_bytes = [], 0
         write_all(fd, batch)
         total += batch_bytes
+        meter.add(batch_bytes)
     except BaseException:
         os.close(fd)
         raise
@@ -498,6 +505,7 @@ def shard_dataset(
     strict: bool = False,
     overwrite: bool = False,
     allow_more_ranks: bool = False,
+    progress: Work | None = None,
 ) -> ShardResult:
     """Shuffle the valid lines of the parts in ``file_list`` and write ``nranks`` equal shards.
 
@@ -507,6 +515,8 @@ def shard_dataset(
     :class:`~prepsuite.textio.InputError` for a bad line under ``strict``. More ranks than valid
     lines are refused unless ``allow_more_ranks``, and an output that would not fit on its file
     system is refused before it is written (an :class:`~prepsuite.textio.OutputError`).
+    ``progress(done, total)`` hears of the bytes read and written (both passes; the total is
+    known after the first).
     """
     started = time.perf_counter()
     _check_arguments(nranks, seed)
@@ -521,9 +531,11 @@ def shard_dataset(
     with atomic_directory(out, overwrite, MANIFEST) as tmp, quick_gil_handoff():
         index = _Index()
         reasons: Counter[str] = Counter()
+        # until the first pass knows what it keeps, the second pass counts as big as the first
+        meter = Meter(progress, 2 * sum(_size(s.path) for s in sources) if progress else 0)
         with open(tmp / REJECTS, "w", encoding="utf-8", newline="\n") as rejects:
             rejects.write(REJECTS_HEADER)
-            _scan(sources, index, rejects, reasons, strict, check_images)
+            _scan(sources, index, rejects, reasons, strict, check_images, meter)
             rejects.flush()
             os.fsync(rejects.fileno())
         n = len(index)
@@ -537,7 +549,9 @@ def shard_dataset(
         _check_ranks(nranks, n, allow_more_ranks, list_path)
         order = shuffled_order(n, nranks, seed)
         _check_space(tmp, out, output_bytes(sources, index, order), nranks + 3)
-        ranks = _write_shards(tmp, sources, index, order, nranks)
+        if progress is not None:  # the rank files' bytes are what the second pass writes
+            meter.total = meter.done + int(index.np("length")[order].sum()) + len(order)
+        ranks = _write_shards(tmp, sources, index, order, nranks, meter)
         _write_index(tmp / INDEX, _index_rows(sources, index, order, nranks))
         per_rank = len(order) // nranks
         empty_parts = [s.name for s in sources if s.lines == 0]
@@ -573,6 +587,13 @@ def _label_summary(index: _Index) -> dict[str, Any]:
     lo, hi = int(labels.min()), int(labels.max())
     return {"num_classes": hi + 1 if lo >= 0 else None, "distinct_labels": int(np.unique(labels).size),
             "label_min": lo, "label_max": hi}
+
+
+def _size(path: Path) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:  # reported where the part is opened
+        return 0
 
 
 def _reasons(reasons: Counter[str]) -> str:

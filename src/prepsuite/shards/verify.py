@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from ..progress import Meter, Work
 from ..textio import REJECTS_HEADER, tsv_unfield
 from ..wording import counted
 from .layout import FORMAT_VERSION, INDEX, MANIFEST, REJECTS, relative_entry, shard_name
@@ -113,13 +114,14 @@ class _Shard:
     labels: list[bytes] = field(default_factory=list)
 
 
-def _read_shard(path: Path, expect: dict[str, Any], problems: _Problems, report: VerifyReport) -> _Shard | None:
+def _read_shard(path: Path, expect: dict[str, Any], problems: _Problems, report: VerifyReport,
+                meter: Meter) -> _Shard | None:
     if not path.is_file():
         problems.add("missing", f"{path.name}: shard file missing")
         return None
     shard = _Shard()
     sha = hashlib.sha256()
-    offset = 0
+    offset = told = 0
     with open(path, "rb", buffering=1 << 20) as fh:
         for raw in fh:
             sha.update(raw)
@@ -133,6 +135,10 @@ def _read_shard(path: Path, expect: dict[str, Any], problems: _Problems, report:
             shard.labels.append(line[tab + 1 :] if tab >= 0 else b"")
             shard.lines += 1
             offset += len(raw)
+            if offset - told >= meter.step:
+                meter.add(offset - told)
+                told = offset
+    meter.add(offset - told)
     report.lines_checked += shard.lines
     report.bytes_checked += offset
     if shard.lines != expect.get("lines"):
@@ -226,14 +232,16 @@ def _read_rejects(out: Path, problems: _Problems) -> list[tuple[str, int]]:
     return rows
 
 
-def verify_shards(out_dir: str | os.PathLike[str], data_dir: str | os.PathLike[str] | None = None) -> VerifyReport:
+def verify_shards(out_dir: str | os.PathLike[str], data_dir: str | os.PathLike[str] | None = None,
+                  progress: Work | None = None) -> VerifyReport:
     """Check the shard directory ``out_dir`` (see the module docstring); never raises for a bad
-    directory, it reports. ``data_dir`` also checks the source parts (as named in the manifest)."""
+    directory, it reports. ``data_dir`` also checks the source parts (as named in the manifest).
+    ``progress(done, total)`` hears of the shard bytes read so far."""
     out = Path(out_dir)
     report = VerifyReport(out)
     problems = _Problems()
     try:
-        _verify(out, None if data_dir is None else Path(data_dir), report, problems)
+        _verify(out, None if data_dir is None else Path(data_dir), report, problems, progress)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
         # A manifest or index edited into the wrong shape (a string where a count belongs …).
         problems.add("malformed", f"{out}: malformed manifest, index or rejects file ({type(e).__name__}: {e})")
@@ -241,7 +249,8 @@ def verify_shards(out_dir: str | os.PathLike[str], data_dir: str | os.PathLike[s
     return report
 
 
-def _verify(out: Path, data_dir: Path | None, report: VerifyReport, problems: _Problems) -> None:
+def _verify(out: Path, data_dir: Path | None, report: VerifyReport, problems: _Problems,
+            progress: Work | None = None) -> None:
     if not out.is_dir():
         problems.add("manifest", f"{out}: not a directory")
         return
@@ -255,7 +264,9 @@ def _verify(out: Path, data_dir: Path | None, report: VerifyReport, problems: _P
     expected_files = {shard_name(r, nranks) for r in range(nranks)}
     for stray in sorted(p.name for p in out.glob("rank-*.b64") if p.name not in expected_files):
         problems.add("stray", f"{stray}: shard file not in the manifest")
-    shards = [_read_shard(out / shard_name(r, nranks), manifest["ranks"][r], problems, report) for r in range(nranks)]
+    meter = Meter(progress, sum(int(r.get("bytes") or 0) for r in manifest["ranks"]) if progress else 0)
+    shards = [_read_shard(out / shard_name(r, nranks), manifest["ranks"][r], problems, report, meter)
+              for r in range(nranks)]
 
     sources = manifest["sources"]
     source_ids = {s["file"]: i for i, s in enumerate(sources)}

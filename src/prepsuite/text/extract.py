@@ -482,7 +482,7 @@ def _block_docs(task: tuple[bytes, int, str, str]) -> tuple[list[dict], dict[str
             for pg in scanner if _is_article(pg, stats)]  # type: ignore[arg-type]
     if scanner.fallbacks:
         stats.counters["pages_read_by_elementtree"] += scanner.fallbacks
-    return docs, dict(stats.counters)
+    return docs, dict(stats.counters) | {_CHARS_IN: stats.chars_in}
 
 
 def _parallel_docs(dump: Path, stats: StageStats, processes: int, engine: str,
@@ -522,8 +522,13 @@ def _parallel_docs(dump: Path, stats: StageStats, processes: int, engine: str,
         stats.bytes_in = scanner.count
 
 
+#: A worker's chars_in, sent back beside its counters (and taken out of them).
+_CHARS_IN = "_chars_in"
+
+
 def _collect(result: tuple[list[dict], dict[str, int]], stats: StageStats) -> list[dict]:
     docs, counters = result
+    stats.chars_in += counters.pop(_CHARS_IN, 0)
     stats.counters.update(counters)
     return docs
 

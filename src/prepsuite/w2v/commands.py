@@ -27,7 +27,7 @@ ModelArg = Annotated[Path, typer.Argument(help="The training output directory, o
 @user_errors
 def train(
     corpus: Annotated[Path, typer.Argument(help="Plain-text corpus: one document per line, words separated by spaces (results/corpus/corpus.txt).")],
-    out: Annotated[Path, typer.Option("--out", help="Output directory: word2vec.model, vectors.kv, vectors.txt (word2vec text format), train.json.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory: word2vec.model, vectors.kv, vectors.txt (word2vec text format), train.json.")],
     vector_size: Annotated[int, typer.Option(min=1, help="Dimensions of the word vectors.")] = 100,
     window: Annotated[int, typer.Option(min=1, help="Context words on each side.")] = 5,
     min_count: Annotated[int, typer.Option(min=1, help="Ignore words that occur fewer times than this.")] = 5,
@@ -49,7 +49,7 @@ def train(
                          drop_punctuation, str(stopwords) if stopwords else "")
 
     bar = None
-    if err.is_terminal:
+    if err.is_terminal and not err.quiet:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         bar = Progress(TextColumn("w2v epochs"), BarColumn(), MofNCompleteColumn(),
@@ -78,7 +78,7 @@ def eval_(
     model: ModelArg,
     analogies: Annotated[Optional[list[Path]], typer.Option("--analogies", help="Analogy file (': section' headers, 'a b c d' lines); repeat for several.")] = None,
     similarity: Annotated[Optional[list[Path]], typer.Option("--similarity", help="Word-pair file ('word1 word2 score', tabs or spaces, optional header); repeat for several.")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", help="Also write the full results to this JSON file (eval.json).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Also write the full results to this JSON file (eval.json).")] = None,
     restrict_vocab: Annotated[int, typer.Option(min=1, help="Only the most frequent words count as known (gensim's default 300000).")] = 300_000,
     case_insensitive: Annotated[bool, typer.Option("--case-insensitive/--case-sensitive", help="Compare words in upper case, as gensim does by default.")] = True,
 ) -> None:
