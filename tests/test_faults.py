@@ -330,7 +330,7 @@ def test_defect_an_empty_part_file_is_counted_and_warned(tmp_path):
         fh.write("part-empty\n")
     proc = run_prep("shard", "--data-dir", ds, "--nranks", 2, "--out", tmp_path / "out")
     assert proc.returncode == 0, proc.stderr
-    assert "shard: warning: 1 empty part files (no lines): part-empty" in proc.stderr
+    assert "shard: warning: 1 empty part file (no lines): part-empty" in proc.stderr
     assert read_manifest(tmp_path / "out")["empty_parts"] == ["part-empty"]
 
 

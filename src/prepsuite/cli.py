@@ -7,8 +7,10 @@ from __future__ import annotations
 import functools
 import gc
 import inspect
+import logging
 import os
 import signal
+import sys
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
@@ -37,24 +39,43 @@ errors = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Logs to whatever sys.stderr is at the time (a test runner swaps it per command)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 class Verbosity:
     """-q / -v, given before the command (`prep -q pack …`) or after it (`prep pack … -q`)."""
 
     quiet = False
     verbose = 0
+    _handler: Optional[logging.Handler] = None
 
     @classmethod
     def apply(cls, quiet: bool, verbose: int, reset: bool = False) -> None:
         """Adds the command's -q/-v to those given before it (`reset`: the latter, first)."""
+        root = logging.getLogger()
         if reset:
             cls.quiet, cls.verbose = False, 0
+            if cls._handler is not None:  # an earlier command line's, in this process (tests)
+                root.removeHandler(cls._handler)
+                root.setLevel(logging.WARNING)
+                cls._handler = None
         cls.quiet, cls.verbose = cls.quiet or quiet, max(cls.verbose, verbose)
         err.quiet = cls.quiet
         if cls.verbose and not cls.quiet:
-            import logging
-
-            logging.basicConfig(level=logging.DEBUG if cls.verbose > 1 else logging.INFO,
-                                format="%(name)s: %(message)s", force=True)
+            if cls._handler is None:
+                cls._handler = _StderrHandler()
+                cls._handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+                root.addHandler(cls._handler)
+            root.setLevel(logging.DEBUG if cls.verbose > 1 else logging.INFO)
 
 
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars and no summary; errors are still reported.")]

@@ -532,7 +532,7 @@ def shard_dataset(
         index = _Index()
         reasons: Counter[str] = Counter()
         # until the first pass knows what it keeps, the second pass counts as big as the first
-        meter = Meter(progress, 2 * sum(_size(s.path) for s in sources) if progress else 0)
+        meter = Meter(progress, 2 * sum(_file_size(s.path) for s in sources) if progress else 0)
         with open(tmp / REJECTS, "w", encoding="utf-8", newline="\n") as rejects:
             rejects.write(REJECTS_HEADER)
             _scan(sources, index, rejects, reasons, strict, check_images, meter)
@@ -589,7 +589,7 @@ def _label_summary(index: _Index) -> dict[str, Any]:
             "label_min": lo, "label_max": hi}
 
 
-def _size(path: Path) -> int:
+def _file_size(path: Path) -> int:
     try:
         return os.path.getsize(path)
     except OSError:  # reported where the part is opened
