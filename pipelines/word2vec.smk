@@ -24,9 +24,12 @@ rule w2v_train:
     params:
         outdir=lambda wildcards, output: os.path.dirname(output.stats),
         sg="--sg" if setting("w2v", "sg", bool) else "--cbow",
-        options=" ".join(
-            f"--{key.replace('_', '-')} {setting('w2v', key, int)}"
-            for key in ("vector_size", "window", "min_count", "negative", "epochs", "seed")
+        options=" ".join(part for part in
+            [f"--{key.replace('_', '-')} {setting('w2v', key, int)}"
+             for key in ("vector_size", "window", "min_count", "negative", "epochs", "seed")]
+            + ["--drop-punctuation" if config["w2v"].get("drop_punctuation", False) else "",
+               opt("--stopwords", config["w2v"].get("stopwords"))]
+            if part
         ),
     conda:
         PREPSUITE_ENV

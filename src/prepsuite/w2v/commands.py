@@ -96,6 +96,26 @@ def eval_(
 
 @w2v_app.command()
 @user_errors
+def synthetic(
+    outdir: Annotated[Path, typer.Argument(help="Directory for corpus.txt, analogies.txt and similarity.txt.")],
+    kingdoms: Annotated[int, typer.Option(min=2, help="Kingdoms, each with a king, queen, prince and princess.")] = 5,
+    lines: Annotated[int, typer.Option(min=1, help="Lines of the corpus.")] = 4000,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the corpus.")] = 0,
+    punctuation: Annotated[bool, typer.Option("--punctuation", help="Put punctuation tokens in every line (，、“” inside, 。 at the end), as a real corpus has them.")] = False,
+) -> None:
+    """Write a small corpus with planted relations and its analogy and similarity test sets.
+
+    Vectors that learned the corpus answer every analogy: a seconds-long check of training and
+    scoring. Example: prep w2v synthetic synth
+    """
+    from .synthetic import write_set
+
+    for path in write_set(outdir, kingdoms, lines, seed, punctuation):
+        err.print(f"w2v synthetic: wrote {path}", highlight=False)
+
+
+@w2v_app.command()
+@user_errors
 def neighbors(
     model: ModelArg,
     word: Annotated[str, typer.Argument(help="A word of the vocabulary.")],

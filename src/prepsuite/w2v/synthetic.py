@@ -10,8 +10,11 @@ their answers by vector offset. The nearest neighbour of the third word alone ca
 both kinds (it is the gender partner or the age partner, not both), so high accuracy on both
 sections means the offsets were learned.
 
-``python -m prepsuite.w2v.synthetic DIR`` writes ``corpus.txt``, ``analogies.txt`` and
-``similarity.txt`` (gold score: how many of the three attributes two rulers share).
+``prep w2v synthetic DIR`` (or ``python -m prepsuite.w2v.synthetic DIR``) writes ``corpus.txt``,
+``analogies.txt`` and ``similarity.txt`` (gold score: how many of the three attributes two rulers
+share). ``--punctuation`` puts punctuation tokens in every line as a real corpus has them (，、“”
+inside, 。 at the end), to measure what ``--drop-punctuation`` does; the words and their order
+are the same either way.
 """
 
 from __future__ import annotations
@@ -31,18 +34,30 @@ GENDERS = ("male", "female")
 AGES = ("adult", "young")
 
 
-def write_corpus(path: str | Path, kingdoms: int = 5, lines: int = 4000, seed: int = 0) -> None:
-    """``lines`` lines of five words: a ruler among two kingdom, one gender and one age word."""
+PUNCTUATION_INSIDE = ("，", "、", "“", "”")
+
+
+def write_corpus(path: str | Path, kingdoms: int = 5, lines: int = 4000, seed: int = 0,
+                 punctuation: bool = False) -> None:
+    """``lines`` lines of five words: a ruler among two kingdom, one gender and one age word;
+    with ``punctuation``, one or two punctuation tokens among them and 。 at the end (drawn from
+    a generator of their own, so the words are those of the corpus without)."""
     if kingdoms < 2 or lines < 1:
         raise ValueError(f"need kingdoms >= 2 and lines >= 1, got {kingdoms} and {lines}")
     rng = random.Random(seed)
+    marks = random.Random(seed + 1)
     with atomic_output(path) as fh:
         for _ in range(lines):
             k, gender, age = rng.randrange(kingdoms), rng.choice(GENDERS), rng.choice(AGES)
             topic = [f"t{k}x{j}" for j in range(3)]
             context = [rng.choice(topic), rng.choice(topic), rng.choice(CONTEXT[gender]), rng.choice(CONTEXT[age])]
             rng.shuffle(context)
-            fh.write(" ".join(context[:2] + [f"{ROLES[gender, age]}{k}"] + context[2:]) + "\n")
+            words = context[:2] + [f"{ROLES[gender, age]}{k}"] + context[2:]
+            if punctuation:
+                for _ in range(marks.randint(1, 2)):
+                    words.insert(marks.randint(0, len(words)), marks.choice(PUNCTUATION_INSIDE))
+                words.append("。")
+            fh.write(" ".join(words) + "\n")
 
 
 def analogy_sections(kingdoms: int = 5) -> dict[str, list[tuple[str, str, str, str]]]:
@@ -77,16 +92,25 @@ def write_similarity(path: str | Path, kingdoms: int = 5) -> None:
         fh.writelines(f"{a}\t{b}\t{s:g}\n" for a, b, s in similarity_pairs(kingdoms))
 
 
+def write_set(outdir: str | Path, kingdoms: int = 5, lines: int = 4000, seed: int = 0,
+              punctuation: bool = False) -> list[Path]:
+    """``corpus.txt``, ``analogies.txt`` and ``similarity.txt`` in ``outdir``."""
+    out = Path(outdir)
+    write_corpus(out / "corpus.txt", kingdoms, lines, seed, punctuation)
+    write_analogies(out / "analogies.txt", kingdoms)
+    write_similarity(out / "similarity.txt", kingdoms)
+    return [out / "corpus.txt", out / "analogies.txt", out / "similarity.txt"]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("outdir", type=Path)
     parser.add_argument("--kingdoms", type=int, default=5)
     parser.add_argument("--lines", type=int, default=4000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--punctuation", action="store_true")
     args = parser.parse_args(argv)
-    write_corpus(args.outdir / "corpus.txt", args.kingdoms, args.lines, args.seed)
-    write_analogies(args.outdir / "analogies.txt", args.kingdoms)
-    write_similarity(args.outdir / "similarity.txt", args.kingdoms)
+    write_set(args.outdir, args.kingdoms, args.lines, args.seed, args.punctuation)
 
 
 if __name__ == "__main__":
