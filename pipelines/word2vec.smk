@@ -6,11 +6,14 @@
 
 W2V_ANALOGIES = w2v_test_files(config, "analogies")
 W2V_SIMILARITY = w2v_test_files(config, "similarity")
+# The stop-word file is an input: editing it trains again.
+W2V_STOPWORDS = [config["w2v"]["stopwords"]] if config["w2v"].get("stopwords") else []
 
 
 rule w2v_train:
     input:
-        "results/corpus/corpus.txt",
+        corpus="results/corpus/corpus.txt",
+        stopwords=W2V_STOPWORDS,
     output:
         model="results/w2v/word2vec.model",
         kv="results/w2v/vectors.kv",
@@ -34,7 +37,7 @@ rule w2v_train:
     conda:
         PREPSUITE_ENV
     shell:
-        "prep w2v train {input:q} --out {params.outdir:q} {params.options} {params.sg}"
+        "prep w2v train {input.corpus:q} --out {params.outdir:q} {params.options} {params.sg}"
         " --workers {threads} 2> {log:q}"
 
 

@@ -32,6 +32,15 @@ def test_configured_test_sets_add_the_evaluation(tmp_path):
     assert "--out results/w2v/eval.json" in plan
 
 
+def test_punctuation_and_stop_words_are_settings(tmp_path):
+    work = snakemake_workdir(tmp_path)
+    (work / "stop.txt").write_text("的\n", encoding="utf-8")
+    plan = jobs(work, "--config", "w2v={drop_punctuation: true, stopwords: stop.txt}")
+    assert "--seed 1 --drop-punctuation --stopwords stop.txt --cbow" in plan
+    result = snakemake(work, "-n", "w2v", "--config", "w2v={stopwords: missing.txt}", check=False)
+    assert result.returncode != 0 and "missing.txt" in result.stdout + result.stderr  # a missing input
+
+
 @pytest.mark.slow
 def test_w2v_on_the_sample_then_evaluate(tmp_path):
     work = snakemake_workdir(tmp_path)
