@@ -73,3 +73,14 @@ def test_prep_plot_refuses_a_file_that_is_not_a_stats_file_in_one_line(prep, inp
     assert "Traceback" not in result.output and not (tmp_path / "out").exists()
     ok = prep("plot", "corpus", "--stats", inputs[0], "--profile", inputs[1], "-o", tmp_path / "out")
     assert "5 figures" in ok.output
+
+
+def test_default_target_adds_shards_and_word_vectors_once_they_are_made():
+    from prepsuite.report.workflow import built_targets
+
+    made: set[str] = set()
+    assert built_targets(["c"], ["s"], ["w"], made.__contains__) == ["c"]
+    made.add("results/shards/verify.txt")
+    assert built_targets(["c"], ["s"], ["w"], made.__contains__) == ["c", "s"]
+    made.add("results/w2v/train.json")
+    assert built_targets(["c"], ["s"], ["w"], made.__contains__) == ["c", "s", "w"]
