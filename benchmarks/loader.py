@@ -11,13 +11,23 @@ reads that shard for ``--epochs`` epochs with:
   uses for that sample (``prepsuite.dali.crop_window``), resized to ``--size`` with Pillow's
   bilinear filter, normalised to float CHW with the ImageNet mean/std;
 * **DALI** — ``ShardLoader`` with ``--workers`` reader processes and ``--threads`` DALI threads,
-  decoding on ``--device`` (``auto``: the GPU when there is one).
+  decoding on ``--device`` (``auto``: the GPU when there is one);
+* **native** — the ceiling: a plain DALI pipeline with DALI's own ``fn.readers.file`` over the
+  same JPEG files (listed ``--repeat`` times, shuffled), the same crop rule decoded the same way
+  (``fn.decoders.image_random_crop``: RandomResizedCrop with the same area and aspect ranges and
+  10 tries, only the crop's region decoded), resize, flip, normalisation, the same ``--threads``,
+  batch and prefetch, read through the same PyTorch iterator. It has no Python reader at all, so
+  ``ShardLoader / native`` is what the base64 shard format and the world-size-independent
+  randomness cost.
 
-Both visit the shard in the same order, so their first batches hold the same samples with the same
-crops: the script prints how far the two images differ (a check that the work is the same). The
-first epoch includes starting the workers/pipeline and is reported apart; the epochs of the two
-alternate (both see the same load on a shared machine) and images/s comes from the median epoch. On a GPU machine the baseline's batches are copied to the GPU (pinned memory)
-as a training loop would.
+The baseline and ``ShardLoader`` visit the shard in the same order, so their first batches hold
+the same samples with the same crops: the script prints how far the two images differ (a check
+that the work is the same). The loaders take turns in ``--rounds`` rounds (all see the same load on
+a shared machine); in each round a loader starts afresh, runs a warm-up epoch (reported apart)
+and ``--epochs`` timed ones, and stops, so no pipeline prefetches while another is timed.
+images/s comes from the median timed epoch, and ``ShardLoader / native`` is also given per round.
+On a GPU machine the baseline's batches are copied to the GPU (pinned memory) as a training loop
+would.
 
 Run it alone (``flock /tmp/prepsuite-heavy.lock python benchmarks/loader.py``): the figures are
 only meaningful when nothing else runs.
@@ -26,6 +36,7 @@ only meaningful when nothing else runs.
 from __future__ import annotations
 
 import argparse
+import gc
 import io
 import json
 import os
@@ -99,7 +110,8 @@ class EpochOrder(torch.utils.data.Sampler):
         return ((self.epoch, int(g)) for g in self.plan.rank_order(self.epoch))
 
 
-def build_shard(photos: Path, work: Path, repeat: int) -> tuple[Path, int]:
+def build_shard(photos: Path, work: Path, repeat: int) -> tuple[Path, int, Path]:
+    """The shard, its sample count, and a ``fn.readers.file`` list of the same JPEGs."""
     files = sorted(p for p in photos.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg"))
     if not files:
         raise SystemExit(f"no JPEGs under {photos}")
@@ -107,18 +119,78 @@ def build_shard(photos: Path, work: Path, repeat: int) -> tuple[Path, int]:
     listing.write_text("".join(f"{f.relative_to(photos)} {i % 1000}\n" for _ in range(repeat) for i, f in enumerate(files)))
     packed = pack_images(photos, listing, work / "packed", part_lines=256)
     result = shard_dataset(packed.out_dir, nranks=1, out=work / "shard", seed=0)
-    return result.out, result.n
+    file_list = work / "file_list.txt"
+    file_list.write_text("".join(f"{f} {i % 1000}\n" for _ in range(repeat) for i, f in enumerate(files)))
+    return result.out, result.n, file_list
 
 
-def timed_epoch(batches, sync) -> tuple[float, int, torch.Tensor]:
-    """Seconds and images of one epoch, and its first batch (for the same-work check)."""
-    start, images, first = time.perf_counter(), 0, None
+def native_loader(file_list: Path, args: argparse.Namespace, device: str, steps: int):
+    """DALI's own reader and RandomResizedCrop over the JPEG files: one epoch per call."""
+    from nvidia.dali import fn, pipeline_def, types
+    from nvidia.dali.plugin.base_iterator import LastBatchPolicy
+    from nvidia.dali.plugin.pytorch import DALIGenericIterator
+
+    gpu = device == "mixed"
+
+    @pipeline_def(batch_size=args.batch_size, num_threads=args.threads, device_id=0 if gpu else None,
+                  seed=args.seed, prefetch_queue_depth=2)
+    def native():
+        jpegs, labels = fn.readers.file(file_list=str(file_list), random_shuffle=True, pad_last_batch=True,
+                                        name="files", seed=args.seed)
+        images = fn.decoders.image_random_crop(jpegs, device=device, output_type=types.RGB,
+                                               random_area=[0.08, 1.0], random_aspect_ratio=[3 / 4, 4 / 3],
+                                               num_attempts=10)
+        images = fn.resize(images, size=[args.size, args.size], antialias=True)
+        images = fn.crop_mirror_normalize(images, mirror=fn.random.coin_flip(), dtype=types.FLOAT,
+                                          output_layout="CHW", mean=[255 * m for m in IMAGENET_MEAN],
+                                          std=[255 * s for s in IMAGENET_STD])
+        return images, labels.gpu() if gpu else labels
+
+    state: dict = {}
+
+    def epoch(_: int):
+        if "it" not in state:  # built at the start of each round (its first epoch is warm-up)
+            state["pipe"] = native()
+            state["it"] = DALIGenericIterator([state["pipe"]], ["images", "labels"], reader_name="files",
+                                              auto_reset=True, last_batch_policy=LastBatchPolicy.FILL)
+        for k, batch in enumerate(state["it"]):
+            yield batch[0]["images"]
+            if k + 1 == steps:  # the same number of batches as ShardLoader's epoch
+                return
+
+    def end_round() -> None:
+        state.clear()  # the pipeline and its threads go: no prefetching into the others' timing
+        gc.collect()
+
+    return epoch, end_round
+
+
+def cpu_seconds() -> float:
+    """CPU time (user + system) of this process and all its children: DALI's threads and reader
+    processes, the DataLoader's workers. On a shared machine the CPU time a loader needs per
+    image varies far less than its wall-clock speed, which other jobs' load changes."""
+    import psutil
+
+    me = psutil.Process()
+    total = 0.0
+    for proc in [me, *me.children(recursive=True)]:
+        try:
+            t = proc.cpu_times()
+            total += t.user + t.system
+        except psutil.Error:  # a worker that just exited
+            pass
+    return total
+
+
+def timed_epoch(batches, sync) -> tuple[float, float, int, torch.Tensor]:
+    """Seconds, CPU seconds and images of one epoch, and its first batch (for the same-work check)."""
+    start, cpu, images, first = time.perf_counter(), cpu_seconds(), 0, None
     for x in batches:
         if first is None:
             first = x.float().cpu().clone()
         images += x.shape[0]
     sync()
-    return time.perf_counter() - start, images, first
+    return time.perf_counter() - start, cpu_seconds() - cpu, images, first
 
 
 def machine() -> str:
@@ -146,17 +218,19 @@ def main() -> int:
     p.add_argument("--threads", type=int, default=2, help="DALI decoding/augmentation threads")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "mixed"], help="where DALI decodes")
     p.add_argument("--full-decode", action="store_true", help="DALI decodes whole images, not just the crop's region")
-    p.add_argument("--epochs", type=int, default=5, help="epochs per loader; the first one is warm-up")
+    p.add_argument("--epochs", type=int, default=2, help="timed epochs per loader and round (after a warm-up epoch)")
+    p.add_argument("--rounds", type=int, default=3, help="rounds; each starts every loader afresh")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--tmp", type=Path, default=None, help="where to build the shard (default: a temp dir)")
     p.add_argument("--keep", action="store_true")
+    p.add_argument("--no-baseline", action="store_true", help="skip the DataLoader + Pillow baseline (ShardLoader vs native only)")
     args = p.parse_args()
-    if args.epochs < 2:
-        raise SystemExit("--epochs must be >= 2 (the first is warm-up)")
+    if args.epochs < 1 or args.rounds < 1:
+        raise SystemExit("--epochs and --rounds must be >= 1")
 
     work = Path(tempfile.mkdtemp(prefix="bench-loader-", dir=args.tmp))
     try:
-        shard_dir, n = build_shard(args.photos, work, args.repeat)
+        shard_dir, n, file_list = build_shard(args.photos, work, args.repeat)
         dali = ShardLoader(shard_dir, args.batch_size, rank=0, nranks=1, device=args.device, seed=args.seed,
                            size=args.size, num_workers=args.workers, num_threads=args.threads,
                            roi_decode=not args.full_decode)
@@ -182,36 +256,64 @@ def main() -> int:
             for x, _ in dali:
                 yield x
 
-        # Epochs alternate between the two loaders, so that both see the same machine load
-        # (this machine is shared); images/s is taken from the median epoch time of each.
-        runs = {"DataLoader + Pillow": baseline_epoch, f"DALI ({dali.device})": dali_epoch}
-        results = {name: {"seconds": [], "first": None, "images": 0} for name in runs}
-        for epoch in range(args.epochs):
-            for name, run in runs.items():
-                seconds, images, first = timed_epoch(run(epoch), sync)
+        # Rounds alternate between the loaders, so that all see the same machine load (this
+        # machine is shared). In each round a loader starts (its pipeline built, workers started),
+        # runs a warm-up epoch and --epochs timed ones, and stops, so that no pipeline prefetches
+        # while another is timed. images/s comes from the median timed epoch of each.
+        native_name = f"native DALI ({dali.device})"
+        runs = {"DataLoader + Pillow": (baseline_epoch, lambda: None),
+                f"DALI ({dali.device})": (dali_epoch, dali.close),
+                native_name: native_loader(file_list, args, dali.device, len(dali))}
+        if args.no_baseline:
+            del runs["DataLoader + Pillow"]
+        results: dict = {name: {"seconds": [], "cpu": [], "warmup": [], "first": None, "images": 0} for name in runs}
+        for rnd in range(args.rounds):
+            for name, (run, end_round) in runs.items():
                 r = results[name]
-                r["seconds"].append(seconds)
-                r["images"] = images
-                if epoch == 0:
-                    r["first"] = first
+                for epoch in range(args.epochs + 1):
+                    seconds, cpu, images, first = timed_epoch(run(rnd * (args.epochs + 1) + epoch), sync)
+                    (r["warmup"] if epoch == 0 else r["seconds"]).append(seconds)
+                    if epoch:
+                        r["cpu"].append(cpu)
+                    r["images"] = images
+                    if r["first"] is None:
+                        r["first"] = first
+                end_round()
         for name, r in results.items():
-            timed = sorted(r["seconds"][1:])
+            timed = sorted(r["seconds"])
             r["images_per_s"] = r["images"] / timed[len(timed) // 2]
-            print(f"{name:22s} {r['images_per_s']:8.1f} images/s   (median of {len(timed)} epochs; first epoch, "
-                  f"with start-up: {r['seconds'][0]:.2f} s; epochs: {', '.join(f'{x:.2f}' for x in r['seconds'])} s)",
-                  flush=True)
-        dali.close()
-        (b_name, b), (d_name, d) = results.items()
-        std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1) * 255
-        levels = ((b["first"] - d["first"]) * std).abs().mean().item()
-        ratio = d["images_per_s"] / b["images_per_s"]
-        print(f"same work: first batches differ by {levels:.2f} pixel levels on average (0..255)")
-        print(f"ratio DALI / DataLoader: {ratio:.2f}x")
-        print(json.dumps({"machine": machine(), "images": n, "device": dali.device, "workers": args.workers,
-                          "threads": args.threads, "roi_decode": not args.full_decode, "batch_size": args.batch_size, "size": args.size,
-                          "dataloader_images_per_s": round(b["images_per_s"], 1),
-                          "dali_images_per_s": round(d["images_per_s"], 1), "ratio": round(ratio, 2),
-                          "mean_abs_diff_levels": round(levels, 3)}))
+            r["cpu_ms"] = 1000 * float(np.median(r["cpu"])) / r["images"]
+            print(f"{name:24s} {r['images_per_s']:8.1f} images/s   (median of {len(timed)} epochs in {args.rounds} "
+                  f"rounds; {r['cpu_ms']:.1f} CPU-ms per image; epochs: {', '.join(f'{x:.2f}' for x in r['seconds'])} s; warm-up: "
+                  f"{', '.join(f'{x:.2f}' for x in r['warmup'])} s)", flush=True)
+        d, native = results[f"DALI ({dali.device})"], results[native_name]
+        summary = {"machine": machine(), "images": n, "device": dali.device, "workers": args.workers,
+                   "threads": args.threads, "roi_decode": not args.full_decode, "batch_size": args.batch_size,
+                   "size": args.size, "dali_images_per_s": round(d["images_per_s"], 1),
+                   "native_images_per_s": round(native["images_per_s"], 1)}
+        if not args.no_baseline:
+            b = results["DataLoader + Pillow"]
+            std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1) * 255
+            levels = ((b["first"] - d["first"]) * std).abs().mean().item()
+            ratio = d["images_per_s"] / b["images_per_s"]
+            print(f"same work: first batches differ by {levels:.2f} pixel levels on average (0..255)")
+            print(f"ratio DALI / DataLoader: {ratio:.2f}x")
+            summary.update(dataloader_images_per_s=round(b["images_per_s"], 1), ratio=round(ratio, 2),
+                           mean_abs_diff_levels=round(levels, 3))
+        # Per round too: both ran in the same round, so a round's ratio is the fairest pairing.
+        e = args.epochs
+        rounds = [float(np.median(native["seconds"][k * e:(k + 1) * e]) / np.median(d["seconds"][k * e:(k + 1) * e]))
+                  for k in range(args.rounds)]
+        vs_native = d["images_per_s"] / native["images_per_s"]
+        print(f"ratio ShardLoader / native DALI reader: {vs_native:.2f}x "
+              f"(rounds: {', '.join(f'{r:.2f}' for r in rounds)})")
+        cpu_ratio = native["cpu_ms"] / d["cpu_ms"]
+        print(f"ratio in CPU time per image, native / ShardLoader: {cpu_ratio:.2f}x "
+              f"({d['cpu_ms']:.1f} vs {native['cpu_ms']:.1f} CPU-ms per image)")
+        summary.update(vs_native=round(vs_native, 3), vs_native_rounds=[round(r, 3) for r in rounds],
+                       dali_cpu_ms_per_image=round(d["cpu_ms"], 2), native_cpu_ms_per_image=round(native["cpu_ms"], 2),
+                       vs_native_cpu=round(cpu_ratio, 3))
+        print(json.dumps(summary))
     finally:
         if args.keep:
             print(f"kept {work}")

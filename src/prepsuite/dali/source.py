@@ -327,6 +327,9 @@ def open_shards(shard_dir: str | os.PathLike[str], files: list[int] | None = Non
                     offsets=offsets, lengths=lengths, labels=labels, manifest=manifest)
 
 
+_BLOCK = 64
+
+
 class ShardSource:
     """The sample-mode callback of DALI's parallel ``external_source`` over one rank's samples.
 
@@ -359,11 +362,13 @@ class ShardSource:
         self.augment = augment
         self._fds: dict[int, int] = {}
         self._order: tuple[int, np.ndarray] | None = None
+        self._numbers: tuple[int, int, np.ndarray] | None = None  # (epoch, block, numbers)
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         state["_fds"] = {}
         state["_order"] = None
+        state["_numbers"] = None
         return state
 
     def __del__(self) -> None:
@@ -383,6 +388,19 @@ class ShardSource:
             self._order = (epoch, self.plan.rank_order(epoch))
         return int(self._order[1][idx])
 
+    def numbers(self, epoch: int, idx: int) -> np.ndarray:
+        """Augmentation numbers of this rank's sample ``idx`` in ``epoch``.
+
+        Computed for a block of ``_BLOCK`` consecutive samples at once (a worker serves
+        consecutive samples of a batch): one vectorised hash instead of one per sample.
+        """
+        block = idx // _BLOCK
+        if self._numbers is None or self._numbers[:2] != (epoch, block):
+            self.global_id(epoch, idx)  # makes sure the epoch's order is cached
+            ids = self._order[1][block * _BLOCK : (block + 1) * _BLOCK]
+            self._numbers = (epoch, block, augmentation_numbers(self.seed, epoch, ids))
+        return self._numbers[2][idx % _BLOCK]
+
     def _fd(self, gid: int) -> int:
         f = gid % self.shards.nranks
         fd = self._fds.get(f)
@@ -398,7 +416,7 @@ class ShardSource:
         data, label = self.shards.sample(self._fd(gid), gid)
         out = (np.frombuffer(data, dtype=np.uint8), np.array(label, dtype=np.int64), np.array(gid, dtype=np.int64))
         if self.augment:
-            out += (augmentation_numbers(self.seed, epoch, gid),)
+            out += (self.numbers(epoch, idx),)
         return out
 
 
