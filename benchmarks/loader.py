@@ -10,8 +10,9 @@ reads that shard for ``--epochs`` epochs with:
   applied) and applies the same training augmentation: the crop window and flip the DALI loader
   uses for that sample (``prepsuite.dali.crop_window``), resized to ``--size`` with Pillow's
   bilinear filter, normalised to float CHW with the ImageNet mean/std;
-* **DALI** — ``ShardLoader`` with ``--workers`` reader processes and ``--threads`` DALI threads,
-  decoding on ``--device`` (``auto``: the GPU when there is one);
+* **DALI** — ``ShardLoader`` with ``--readers`` reader processes (default: the loader's own, which
+  reads in the main process when decoding on the CPU) and ``--threads`` DALI threads, decoding on
+  ``--device`` (``auto``: the GPU when there is one);
 * **native** — the ceiling: a plain DALI pipeline with DALI's own ``fn.readers.file`` over the
   same JPEG files (listed ``--repeat`` times, shuffled), the same crop rule decoded the same way
   (``fn.decoders.image_random_crop``: RandomResizedCrop with the same area and aspect ranges and
@@ -214,7 +215,9 @@ def main() -> int:
     p.add_argument("--repeat", type=int, default=8, help="copies of the photos in the shard")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--size", type=int, default=224)
-    p.add_argument("--workers", type=int, default=2, help="DataLoader workers = DALI reader processes")
+    p.add_argument("--workers", type=int, default=2, help="DataLoader worker processes")
+    p.add_argument("--readers", type=int, default=None,
+                   help="ShardLoader reader processes (default: the loader's: 0 decoding on the CPU, else up to 4)")
     p.add_argument("--threads", type=int, default=2, help="DALI decoding/augmentation threads")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "mixed"], help="where DALI decodes")
     p.add_argument("--full-decode", action="store_true", help="DALI decodes whole images, not just the crop's region")
@@ -232,13 +235,14 @@ def main() -> int:
     try:
         shard_dir, n, file_list = build_shard(args.photos, work, args.repeat)
         dali = ShardLoader(shard_dir, args.batch_size, rank=0, nranks=1, device=args.device, seed=args.seed,
-                           size=args.size, num_workers=args.workers, num_threads=args.threads,
+                           size=args.size, num_workers=args.readers, num_threads=args.threads,
                            roi_decode=not args.full_decode)
         gpu = dali.device == "mixed"
         sync = torch.cuda.synchronize if gpu else (lambda: None)
         print(f"machine: {machine()}; load average before: {os.getloadavg()[0]:.2f}", flush=True)
         print(f"shard: {n} images ({args.repeat} x the photos), batch {args.batch_size}, crop {args.size}, "
-              f"{args.workers} workers, {args.threads} DALI threads, DALI decoding on {dali.device}"
+              f"{args.workers} DataLoader workers, {dali.num_workers} ShardLoader reader processes (0: in the main process), "
+              f"{args.threads} DALI threads, DALI decoding on {dali.device}"
               f" ({'whole images' if args.full_decode else 'crop regions only'})", flush=True)
 
         dataset = PillowShard(shard_dir, args.size, args.seed)
@@ -287,7 +291,7 @@ def main() -> int:
                   f"rounds; {r['cpu_ms']:.1f} CPU-ms per image; epochs: {', '.join(f'{x:.2f}' for x in r['seconds'])} s; warm-up: "
                   f"{', '.join(f'{x:.2f}' for x in r['warmup'])} s)", flush=True)
         d, native = results[f"DALI ({dali.device})"], results[native_name]
-        summary = {"machine": machine(), "images": n, "device": dali.device, "workers": args.workers,
+        summary = {"machine": machine(), "images": n, "device": dali.device, "workers": args.workers, "readers": dali.num_workers,
                    "threads": args.threads, "roi_decode": not args.full_decode, "batch_size": args.batch_size,
                    "size": args.size, "dali_images_per_s": round(d["images_per_s"], 1),
                    "native_images_per_s": round(native["images_per_s"], 1)}

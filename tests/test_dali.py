@@ -453,3 +453,27 @@ def test_mixed_decoding_on_the_gpu_matches_cpu(small_shards):
     assert sorted(set(torch.cat([b[2] for b in batches]).tolist())) == list(range(46))
     for loader in (cpu, gpu, train):
         loader.close()
+
+
+def test_reading_in_this_process_gives_the_same_batches(small_shards, tmp_path):
+    """num_workers=0 (the default on the CPU) reads a batch per call in the training process:
+    the same batches, crops and resume points as reader processes give, and bad lines named."""
+    procs = ShardLoader(small_shards, 6, rank=1, nranks=2, return_index=True, **FAST)
+    inproc = ShardLoader(small_shards, 6, rank=1, nranks=2, return_index=True, **{**FAST, "num_workers": 0})
+    assert ShardLoader(small_shards, 6, device="cpu").num_workers == 0
+    want, got = run_epoch(procs) + run_epoch(procs), run_epoch(inproc) + run_epoch(inproc)
+    assert len(got) == len(want) == 8
+    for a, b in zip(got, want, strict=True):
+        assert torch.equal(a[2], b[2]) and torch.equal(a[1], b[1]) and torch.equal(a[0], b[0])
+    resumed = ShardLoader(small_shards, 6, rank=1, nranks=2, return_index=True, **{**FAST, "num_workers": 0})
+    resumed.load_state_dict({**inproc.state_dict(), "epoch": 1, "batch": 2})
+    for a, b in zip(run_epoch(resumed), want[6:], strict=True):
+        assert torch.equal(a[2], b[2]) and torch.equal(a[0], b[0])
+    lines = [b64(jpeg(i, 40, 30)) for i in range(8)]
+    lines[5] = b"not*base64!"
+    bad = ShardLoader(write_shard_dir(tmp_path / "bad", [lines]), 4, rank=0, nranks=1, **{**FAST, "num_workers": 0})
+    with pytest.raises(InputError, match=r"rank-00000-of-00001\.b64: line 6 .*invalid base64"):
+        for _ in bad:
+            pass
+    for loader in (procs, inproc, resumed, bad):
+        loader.close()

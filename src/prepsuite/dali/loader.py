@@ -29,7 +29,7 @@ from typing import Any
 from ..textio import InputError
 from .pipeline import default_device_id, resolve_device, shard_pipeline
 from .plan import SHUFFLES, EpochPlan
-from .source import ShardSet, ShardSource, open_shards, read_manifest, visible_files
+from .source import ShardBatchSource, ShardSet, ShardSource, open_shards, read_manifest, visible_files
 
 
 def _env_int(name: str) -> int | None:
@@ -74,8 +74,9 @@ class ShardLoader:
       completing it with the epoch's first samples (``len = ceil(n / G)``; every batch is full).
     * ``num_classes`` — refuse a label outside ``0..num_classes-1`` (naming its file and line);
       defaults to the manifest's ``num_classes`` where ``prep shard`` recorded one.
-    * ``num_workers`` — reader processes (base64 lines → encoded images); ``num_threads`` —
-      DALI's decoding/augmentation threads; ``prefetch`` — batches prepared ahead.
+    * ``num_workers`` — reader processes (base64 lines → encoded images); 0 reads in this
+      process (the default when decoding on the CPU; up to 4 processes on the GPU);
+      ``num_threads`` — DALI's decoding/augmentation threads; ``prefetch`` — batches prepared ahead.
     * ``return_index`` — also yield the global sample ids of the batch (line ``id // N + 1`` of
       shard file ``id % N``).
     * ``roi_decode`` — in training, decode only the region of each image the crop keeps.
@@ -162,7 +163,15 @@ class ShardLoader:
         self.device_id = (device_id if device_id is not None else default_device_id()) if self.device == "mixed" else None
         self.size = size
         self.fp16 = fp16
-        self.num_workers = num_workers if num_workers is not None else _default_workers()
+        if num_workers is None:
+            # On the CPU the decoder needs ~8 ms of a core per photo-sized JPEG and the reader
+            # ~0.3 ms: reading in this process is cheaper than handing each sample over from a
+            # reader process (measured: 0.9x DALI's own file reader, vs 0.7x with 2 readers).
+            # The GPU decodes far faster, so there the readers run in parallel processes.
+            num_workers = 0 if self.device == "cpu" else _default_workers()
+        if num_workers < 0:
+            raise ValueError(f"num_workers must be >= 0, got {num_workers}")
+        self.num_workers = num_workers
         self.num_threads = num_threads if num_threads is not None else _default_workers()
         self.prefetch = prefetch
         self.start_method = start_method
@@ -301,7 +310,10 @@ class ShardLoader:
         from nvidia.dali.plugin.pytorch import DALIGenericIterator
 
         self.close()
-        source = ShardSource(
+        # Reading in this process (num_workers=0) needs one call per batch; reader processes
+        # take one sample per task, which spreads a batch over all of them.
+        kind = ShardBatchSource if self.num_workers == 0 else ShardSource
+        source = kind(
             self.shards,
             self.plan,
             first_epoch=epoch,

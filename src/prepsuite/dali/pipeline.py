@@ -189,9 +189,12 @@ def shard_pipeline(
 
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
-    if batch_size < 1 or size < 1 or num_threads < 1 or py_num_workers < 1 or prefetch < 1:
+    batched = bool(getattr(source, "batched", False))
+    if py_num_workers == 0 and not batched:
+        raise ValueError("py_num_workers=0 (reading in this process) needs a batch source (ShardBatchSource)")
+    if batch_size < 1 or size < 1 or num_threads < 1 or py_num_workers < 0 or prefetch < 1:
         raise ValueError(
-            "batch_size, size, num_threads, py_num_workers and prefetch must be >= 1; got "
+            "batch_size, size, num_threads and prefetch must be >= 1 and py_num_workers >= 0; got "
             f"{batch_size}, {size}, {num_threads}, {py_num_workers}, {prefetch}"
         )
     if not (0 < area[0] <= area[1] <= 1) or not (0 < ratio[0] <= ratio[1]):
@@ -212,7 +215,7 @@ def shard_pipeline(
         # No operator here draws from DALI's generator: the samples' numbers come from the
         # source, seeded with the whole of ``seed``. Folding it only keeps DALI's own in range.
         seed=seed % (1 << 63),
-        py_num_workers=py_num_workers,
+        py_num_workers=max(py_num_workers, 1),
         py_start_method=py_start_method,
         prefetch_queue_depth=prefetch,
     )
@@ -223,9 +226,10 @@ def shard_pipeline(
         outputs = fn.external_source(
             source=source,
             num_outputs=4 if train else 3,
-            parallel=True,
-            batch=False,
-            prefetch_queue_depth=prefetch,
+            parallel=py_num_workers > 0,
+            batch=batched,
+            **({"batch_info": True} if batched else {}),
+            **({"prefetch_queue_depth": prefetch} if py_num_workers > 0 else {}),
             dtype=[types.UINT8, types.INT64, types.INT64, types.FLOAT][: 4 if train else 3],
             ndim=[1, 0, 0, 1][: 4 if train else 3],
         )

@@ -420,6 +420,35 @@ class ShardSource:
         return out
 
 
+class ShardBatchSource(ShardSource):
+    """The batch-mode callback (``batch=True, batch_info=True``): one call per batch.
+
+    One call, one task for a reader process (or none: with ``parallel=False`` DALI calls it in
+    this process), instead of one per sample; the batch's augmentation numbers are one hash.
+    """
+
+    batched = True
+
+    def __call__(self, info) -> tuple[list[np.ndarray], ...]:
+        B = self.plan.batch_size
+        start = info.iteration * B + (self.start_sample if info.epoch_idx == 0 else 0)
+        epoch = self.first_epoch + info.epoch_idx
+        if start >= self.epoch_samples:
+            raise StopIteration
+        if self._order is None or self._order[0] != epoch:
+            self._order = (epoch, self.plan.rank_order(epoch))
+        gids = self._order[1][start : start + B]
+        images, labels = [], []
+        for gid in gids.tolist():
+            data, label = self.shards.sample(self._fd(gid), gid)
+            images.append(np.frombuffer(data, dtype=np.uint8))
+            labels.append(np.array(label, dtype=np.int64))
+        out = (images, labels, [np.array(g, dtype=np.int64) for g in gids.tolist()])
+        if self.augment:
+            out += (list(augmentation_numbers(self.seed, epoch, gids)),)
+        return out
+
+
 __all__ = [
     "CROP_TRIES",
     "N_AUG",
