@@ -59,6 +59,11 @@ def slurm(tmp_path_factory):
     if os.geteuid() != 0:
         pytest.skip("NOT TESTED: a test SLURM cluster needs root (munged, slurmctld, slurmd); "
                     "the workflow was not run through SLURM on this machine")
+    try:
+        import snakemake_executor_plugin_slurm  # noqa: F401
+    except ImportError:
+        pytest.fail("the SLURM executor plugin is not installed: .venv/bin/pip install -e '.[cluster]' "
+                    "(.ci/run does)")
     log = tmp_path_factory.mktemp("slurm") / "with-slurm.log"
     with open(log, "wb") as err:
         proc = subprocess.Popen(["bash", str(HERE / "with-slurm.sh"), "cat"], stdin=subprocess.PIPE,

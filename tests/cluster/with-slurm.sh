@@ -14,7 +14,8 @@
 # The cluster: one node (this machine's CPUs and memory) in one partition named `cpu`, as the
 # profile (profiles/slurm/config.yaml) asks for; proctrack/linuxproc and task/none (no cgroup
 # setup); memory limits enforced by the accounting poller (JobAcctGatherParams=OverMemoryKill);
-# no slurmdbd: the profile's jobs are watched with squeue (docs/cluster.md, "Accounting").
+# no slurmdbd: the workflow's jobs are watched with squeue (docs/cluster.md, "How Snakemake
+# learns that a job ended").
 # Its ports (16817, 16818) are not SLURM's defaults, so a real SLURM on the machine is left alone.
 set -euo pipefail
 
@@ -32,6 +33,7 @@ command -v slurmctld >/dev/null || need+=(slurmctld)
 command -v slurmd >/dev/null || need+=(slurmd)
 command -v sbatch >/dev/null || need+=(slurm-client)
 command -v munged >/dev/null || need+=(munge)
+command -v pgrep >/dev/null || need+=(procps)
 if [ "${#need[@]}" -gt 0 ]; then
   echo "with-slurm.sh: installing ${need[*]} from the distribution's packages" >&2
   export DEBIAN_FRONTEND=noninteractive
