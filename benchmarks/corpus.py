@@ -34,8 +34,8 @@ multistream with ``-j1``). It reports medians, ratios against the blog chain and
 ``bzcat``, per-stage seconds and MB/s from stats.json, whether the corpora are byte-identical
 across dumps, engines, chunk counts and ``-j``, and checks the issue's targets. ``--parity``
 (on by default with ``--speed``) segments the whole benchmark corpus before segmentation
-(cleaned, converted) with ``prep segment --engine jieba`` and ``--engine rjieba`` (both with
-``--convert-tokens``, as the workflow does) and counts the lines that differ. ``--breakdown``
+(cleaned, converted) with ``prep segment --engine jieba`` and ``--engine rjieba`` (as the workflow runs it: the text
+converted before, tokens not converted again) and counts the lines that differ. ``--breakdown``
 (on by default with ``--speed``) times fast extraction's parts on one core: decompressing, parsing
 the XML into pages, converting the wikitext, writing JSON lines.
 
@@ -526,9 +526,9 @@ def noop_seconds(result: Result, repo: Path) -> float:
 def segment_parity(extract_dir: Path, work: Path, repo: Path, opencc_config: str = "t2s") -> dict:
     """Segment the benchmark corpus before segmentation with both engines; count differing lines.
 
-    The extraction chunks are cleaned (``prep clean``) and converted (``prep convert --engine
-    cpp``) into one file, then ``prep segment --engine jieba`` and ``--engine rjieba`` run on it
-    with ``--convert-tokens`` as the workflow's segment rule does.
+    The extraction chunks are cleaned (``prep clean``) and converted (``prep convert``, the
+    workflow's default engine) into one file, then ``prep segment --engine jieba`` and
+    ``--engine rjieba`` run on it as the workflow's segment rule does.
     """
     work.mkdir(parents=True, exist_ok=True)
     env = {"PYTHONPATH": str(repo.resolve() / "src")} if repo.resolve() != REPO else None
@@ -543,12 +543,12 @@ def segment_parity(extract_dir: Path, work: Path, repo: Path, opencc_config: str
     run_step(Step("clean", [prep, "clean", "extracted.jsonl", "cleaned.jsonl", "--rejects",
                             "rejects.tsv"]), work, work / "clean.log", env_extra=env)
     run_step(Step("convert", [prep, "convert", "cleaned.jsonl", "converted.jsonl", "--config",
-                              opencc_config, "--engine", "cpp"]), work, work / "convert.log",
+                              opencc_config]), work, work / "convert.log",
              env_extra=env)
     seconds = {}
     for engine in ("jieba", "rjieba"):
         step = run_step(Step(engine, [prep, "segment", "converted.jsonl", f"seg-{engine}.jsonl",
-                                      "--engine", engine, "--convert-tokens", opencc_config,
+                                      "--engine", engine,
                                       "--stats", f"seg-{engine}.json"]),
                         work, work / f"seg-{engine}.log", env_extra=env)
         stage = json.loads((work / f"seg-{engine}.json").read_text(encoding="utf-8"))
@@ -570,8 +570,7 @@ def segment_parity(extract_dir: Path, work: Path, repo: Path, opencc_config: str
     return {"source": str(extract_dir), "lines": lines, "differing_lines": differ,
             "examples": examples, "seconds": seconds,
             "input_bytes": (work / "converted.jsonl").stat().st_size,
-            "command": f"prep segment converted.jsonl seg-ENGINE.jsonl --engine ENGINE "
-                       f"--convert-tokens {opencc_config}"}
+            "command": "prep segment converted.jsonl seg-ENGINE.jsonl --engine ENGINE"}
 
 
 _BREAKDOWN = r"""
