@@ -24,6 +24,7 @@ import time
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from machine import cpu_model
 import prepsuite
 from prepsuite.text.convert import OPENCC_CONFIGS, convert_batch_cpp, cpp_opencc_dir, make_converter
 from prepsuite.text.extract import iter_pages
@@ -31,16 +32,6 @@ from prepsuite.text.opencc_cases import load_cases, score_all
 from prepsuite.text.wikitext import wikitext_to_text
 
 PACKAGES = {"pyo3": "opencc-pyo3", "python": "opencc-python-reimplemented", "cpp": "opencc"}
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def sample_paragraphs() -> list[str]:

@@ -64,6 +64,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from machine import cpu_model
 from prepsuite.text.sample import build_dump, iter_dump_xml
 
 REPO = Path(__file__).resolve().parents[1]
@@ -396,15 +397,7 @@ def fixed_costs(result: Result) -> str:
 
 
 def machine() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, {platform.system()}"
+    return f"{os.cpu_count()} CPUs ({cpu_model()}), Python {platform.python_version()}, {platform.system()}"
 
 
 def revision(repo: Path = REPO) -> str:

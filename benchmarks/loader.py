@@ -52,6 +52,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
+from machine import cpu_model
 import prepsuite
 from prepsuite.dali import (
     IMAGENET_MEAN,
@@ -208,14 +209,7 @@ def timed_epoch(batches, sync) -> tuple[float, float, int, torch.Tensor]:
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
     return f"{cpu}, {os.cpu_count()} cores, {gpu}; Python {platform.python_version()}"
 

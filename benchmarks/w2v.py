@@ -29,21 +29,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import cpu_model
 from prepsuite.text.sample import build_dump
 from prepsuite.w2v.train import TrainParams, train_word2vec
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def revision() -> str:
