@@ -230,10 +230,11 @@ else:
             hmm="--hmm" if config["segment"]["hmm"] else "--no-hmm",
             user_dict=opt("--user-dict", config["segment"].get("user_dict")),
             engine=config["segment"]["engine"],
+            phrases="--keep-phrases" if config["segment"].get("keep_phrases", True) else "--split-phrases",
         conda:
             PREPSUITE_ENV
         shell:
-            "prep segment {input.chunk:q} {output.chunk:q} --engine {params.engine} {params.hmm} {params.user_dict}"
+            "prep segment {input.chunk:q} {output.chunk:q} --engine {params.engine} {params.hmm} {params.phrases} {params.user_dict}"
             " --stats {output.stats:q} 2> {log:q}"
 
     STAGE_STATS = (

@@ -51,7 +51,7 @@ def test_pip_install_alone_runs_the_default_workflow(tmp_path):
     corpus = work / "results" / "corpus" / "corpus.txt"
     stats = json.loads((work / "results" / "corpus" / "stats.json").read_text(encoding="utf-8"))
     assert stats["config"]["convert"]["engine"] == "pyo3"
-    assert "北宋 毕 昇 发明" in corpus.read_text(encoding="utf-8")
+    assert "北宋 毕昇 发明" in corpus.read_text(encoding="utf-8")
 
     # the same bytes as the project's own environment (setup.sh's) gives
     ours = snakemake_workdir(tmp_path)

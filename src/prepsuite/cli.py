@@ -227,6 +227,7 @@ def _output_file(value: Optional[Path]) -> Optional[Path]:
 RejectsOpt = Annotated[Optional[Path], typer.Option("--rejects", callback=_output_file, help="Write documents dropped by cleaning (source, line, reason) to this TSV file.")]
 OpenCCOpt = Annotated[str, typer.Option("--config", help="OpenCC conversion config: t2s, tw2s (Taiwan), hk2s (Hong Kong) or tw2sp (Taiwan, with mainland phrases).")]
 HmmOpt = Annotated[bool, typer.Option("--hmm/--no-hmm", help="Let jieba's HMM find words missing from its dictionary.")]
+KeepPhrasesOpt = Annotated[bool, typer.Option("--keep-phrases/--split-phrases", help="Join tokens that spell one of OpenCC's phrases whose conversion decided a character (毕 昇 → 毕昇), so names stay whole; --split-phrases leaves jieba's tokens exactly as they are.")]
 UserDictOpt = Annotated[Optional[Path], typer.Option("--user-dict", help="jieba user dictionary (lines: word [freq] [tag]).")]
 StatsOpt = Annotated[Optional[Path], typer.Option("--stats", callback=_output_file, help="Also write the stage's counters (documents, characters, rejects, seconds, MB/s) to this JSON file.")]
 
@@ -338,6 +339,7 @@ def segment(
     out: OutOpt = None,
     hmm: HmmOpt = True,
     user_dict: UserDictOpt = None,
+    keep_phrases: KeepPhrasesOpt = True,
     engine: Annotated[SegmentEngine, typer.Option(help="rjieba: jieba's tokens, computed mostly by its Rust port (several times faster); jieba: jieba itself.")] = SegmentEngine.rjieba,
     convert_tokens: Annotated[Optional[str], typer.Option(help="Also pass each token through this OpenCC config, for input that was not converted before segmenting. Off by default: on converted text it damages names that OpenCC converts only as phrases (毕昇 split as 毕 昇 becomes 毕 升).")] = None,
     format: FormatOpt = Format.auto,
@@ -354,7 +356,7 @@ def segment(
 
     with byte_progress("segment", file_size(input), err) as progress:
         report(segment_file(input, output, hmm, user_dict, format.value, convert_tokens, progress,
-                            engine.value), stats)
+                            engine.value, keep_phrases), stats)
 
 
 @app.command()
@@ -370,6 +372,7 @@ def process(
     segment_engine: Annotated[SegmentEngine, typer.Option(help="Segmentation engine (see `prep segment --help`).")] = SegmentEngine.rjieba,
     hmm: HmmOpt = True,
     user_dict: UserDictOpt = None,
+    keep_phrases: KeepPhrasesOpt = True,
     convert_tokens: Annotated[bool, typer.Option("--convert-tokens/--no-convert-tokens", help="Convert each token again after segmentation (off: the text is converted phrase by phrase before segmenting, and converting single tokens again would damage names such as 毕昇 → 毕 升).")] = False,
     format: FormatOpt = Format.auto,
     chunk: Annotated[Optional[int], typer.Option(min=1, help="INPUT is a .bz2 dump: extract chunk K of --chunks (1-based) from its own bz2 streams (multistream) or blocks (single-stream) and run it through the three stages in this one process, with no intermediate file. The output (-o): JSON lines (id, title, text) for a .jsonl name or '-', else plain text (one document per line, what `prep gather` concatenates).")] = None,
@@ -408,12 +411,12 @@ def process(
             results = process_dump_chunk(input, index, chunk - 1, chunks, output, extract_engine.value,
                                          rules, str(rejects) if rejects else None, config,
                                          convert_engine.value, segment_engine.value, hmm, user_dict,
-                                         convert_tokens, progress, format.value)
+                                         convert_tokens, progress, format.value, keep_phrases)
     else:
         with byte_progress("process", file_size(input), err) as progress:
             results = process_file(input, output, rules, str(rejects) if rejects else None, config,
                                    convert_engine.value, segment_engine.value, hmm, user_dict,
-                                   convert_tokens, format.value, progress)
+                                   convert_tokens, format.value, progress, keep_phrases)
     for result in results:
         err.print(result.summary(), highlight=False)
     if stats is not None:

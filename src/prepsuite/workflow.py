@@ -169,6 +169,7 @@ def text_stage_options(config: dict[str, Any]) -> str:
         f"--segment-engine {shlex.quote(config['segment']['engine'])}",
         "--hmm" if config["segment"]["hmm"] else "--no-hmm",
         opt("--user-dict", config["segment"].get("user_dict")),
+        "" if config["segment"].get("keep_phrases", True) else "--split-phrases",
     ) if part)
 
 

@@ -85,19 +85,21 @@ def convert_file(input: str, output: str, config: str = "t2s", fmt: str = "auto"
 
 def segment_file(input: str, output: str, hmm: bool = True, user_dict: str | Path | None = None,
                  fmt: str = "auto", convert_tokens: str | None = None,
-                 progress: Progress | None = None, engine: str = "rjieba") -> StageStats:
+                 progress: Progress | None = None, engine: str = "rjieba",
+                 keep_phrases: bool = True) -> StageStats:
     if convert_tokens:
         make_converter(convert_tokens)
     if engine not in SEGMENT_ENGINES:
         raise ValueError(f"unknown segmentation engine {engine!r}; choose one of {', '.join(SEGMENT_ENGINES)}")
     return run_stage("segment", input, output,
-                     lambda recs, st: segment_records(recs, st, hmm, user_dict, convert_tokens, engine),
+                     lambda recs, st: segment_records(recs, st, hmm, user_dict, convert_tokens, engine,
+                                                                 keep_phrases),
                      fmt, None, progress)
 
 
 def _text_stages(rules_file: str | Path | None, rejects: RejectLog, source: str, opencc_config: str,
                  convert_engine: str, segment_engine: str, hmm: bool, user_dict: str | Path | None,
-                 convert_tokens: bool) -> list[tuple[StageStats, Transform]]:
+                 convert_tokens: bool, keep_phrases: bool = True) -> list[tuple[StageStats, Transform]]:
     """clean → convert → segment as chained transforms, settings checked before any output."""
     rules = load_rules(rules_file)
     check_engine(convert_engine, opencc_config)
@@ -107,7 +109,8 @@ def _text_stages(rules_file: str | Path | None, rejects: RejectLog, source: str,
         (StageStats("clean"), lambda recs, st: clean_records(recs, st, rules, rejects, source)),
         (StageStats("convert"), lambda recs, st: convert_records(recs, st, opencc_config, convert_engine)),
         (StageStats("segment"), lambda recs, st: segment_records(
-            recs, st, hmm, user_dict, opencc_config if convert_tokens else None, segment_engine)),
+            recs, st, hmm, user_dict, opencc_config if convert_tokens else None, segment_engine,
+            keep_phrases)),
     ]
 
 
@@ -115,12 +118,13 @@ def process_file(input: str, output: str, rules_file: str | Path | None = None,
                  rejects_path: str | None = None, opencc_config: str = "t2s",
                  convert_engine: str = DEFAULT_ENGINE, segment_engine: str = "rjieba", hmm: bool = True,
                  user_dict: str | Path | None = None, convert_tokens: bool = False,
-                 fmt: str = "auto", progress: Progress | None = None) -> list[StageStats]:
+                 fmt: str = "auto", progress: Progress | None = None,
+                 keep_phrases: bool = True) -> list[StageStats]:
     """clean → convert → segment in one streaming pass (one process start per chunk, not three)."""
     rejects = RejectLog(rejects_path)
     source = "<stdin>" if input == "-" else str(input)
     stages = _text_stages(rules_file, rejects, source, opencc_config, convert_engine, segment_engine,
-                          hmm, user_dict, convert_tokens)
+                          hmm, user_dict, convert_tokens, keep_phrases)
     run_chain(input, output, stages, fmt, progress)
     rejects.write()
     return [stats for stats, _ in stages]
@@ -145,7 +149,8 @@ def process_dump_chunk(dump: str | Path, index: str | Path | None, chunk: int, c
                        convert_engine: str = DEFAULT_ENGINE, segment_engine: str = "rjieba",
                        hmm: bool = True, user_dict: str | Path | None = None,
                        convert_tokens: bool = False,
-                       progress: Progress | None = None, fmt: str = "auto") -> list[StageStats]:
+                       progress: Progress | None = None, fmt: str = "auto",
+                       keep_phrases: bool = True) -> list[StageStats]:
     """extract → clean → convert → segment for one chunk of a ``.bz2`` dump, in one process.
 
     The chunk's bz2 streams (multistream) or blocks (single-stream) are decompressed and their articles go straight through the text
@@ -161,7 +166,7 @@ def process_dump_chunk(dump: str | Path, index: str | Path | None, chunk: int, c
     out_fmt = "jsonl" if output == "-" and fmt == "auto" else detect_format(output, fmt)
     rejects = RejectLog(rejects_path, lines=False)
     stages = _text_stages(rules_file, rejects, str(dump), opencc_config, convert_engine,
-                          segment_engine, hmm, user_dict, convert_tokens)
+                          segment_engine, hmm, user_dict, convert_tokens, keep_phrases)
     extract = StageStats("extract")
     docs = _timed(chunk_docs(dump, index, chunk, chunks, extract, 1, extract_engine, progress),
                   extract)

@@ -1,7 +1,9 @@
 """Word segmentation: jieba's accurate mode, optionally driven by rjieba (its Rust port).
 
 The output is the token sequence of ``python -m jieba -d " "`` with whitespace tokens dropped,
-so words are separated by exactly one space whatever spacing the input had.
+so words are separated by exactly one space whatever spacing the input had; then tokens that
+together spell one of OpenCC's name-like phrases are joined (毕 昇 → 毕昇, :mod:`.phrases`),
+unless ``keep_phrases`` is off.
 
 Engines:
 
@@ -161,8 +163,11 @@ def segment_text(text: str, tokenizer=None, hmm: bool = True) -> str:
 
 def segment_records(records: Iterable[Record], stats: StageStats, hmm: bool = True,
                     user_dict: str | Path | None = None, convert_tokens: str | None = None,
-                    engine: str = "rjieba") -> Iterator[Record]:
+                    engine: str = "rjieba", keep_phrases: bool = True) -> Iterator[Record]:
     """Segment every document; one document out per document in (line count preserved).
+
+    ``keep_phrases`` joins again the tokens that spell one of OpenCC's phrases whose conversion
+    decided a character (毕 昇 → 毕昇; see :mod:`.phrases`).
 
     ``convert_tokens`` (an OpenCC config) converts each token after segmentation: for text not
     converted before; on converted text it damages split names (see
@@ -176,6 +181,11 @@ def segment_records(records: Iterable[Record], stats: StageStats, hmm: bool = Tr
 
         convert = TokenConverter(convert_tokens)
     joined = getattr(cut, "joined", None)
+    join_phrases = None
+    if keep_phrases:
+        from .phrases import default_joiner
+
+        join_phrases = default_joiner()
     for rec in records:
         started = perf_counter()
         stats.count_in(rec.text, rec.size)
@@ -184,6 +194,8 @@ def segment_records(records: Iterable[Record], stats: StageStats, hmm: bool = Tr
         else:
             tokens = cut(rec.text)
             out = join_tokens(map(convert, tokens) if convert is not None else tokens)
+        if join_phrases is not None:
+            out = join_phrases(out)
         size = stats.count_out(out)
         stats.seconds += perf_counter() - started
         yield rec.with_text(out, size)
