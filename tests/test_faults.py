@@ -495,7 +495,7 @@ def test_rank_count_that_cannot_share_node_local_shards_is_refused(tmp_path):
     out = tmp_path / "out"
     assert run_prep("shard", "--data-dir", ds, "--nranks", 4, "--out", out).returncode == 0
     before = tree_bytes(out)
-    with pytest.raises(ValueError, match=r"written for 4 ranks.*3 ranks cannot share them.*prep shard --nranks 3"):
+    with pytest.raises(ValueError, match=r"^\S*out: the shards were written for 4 ranks.*3 ranks cannot share them.*prep shard --nranks 3"):
         ShardLoader(out, 4, rank=0, nranks=3, shuffle="local", device="cpu", size=32)
     assert tree_bytes(out) == before
 

@@ -138,11 +138,14 @@ class ShardLoader:
         self.seed = seed
         self.drop_last = drop_last
         self.batch_size = batch_size
-        self.plan = EpochPlan(
-            n=int(manifest["n"]), shard_ranks=N, per_rank=int(manifest["per_rank_lines"]),
-            rank=self.rank, nranks=self.nranks, batch_size=batch_size, seed=seed,
-            drop_last=drop_last, shuffle=shuffle,
-        )
+        try:
+            self.plan = EpochPlan(
+                n=int(manifest["n"]), shard_ranks=N, per_rank=int(manifest["per_rank_lines"]),
+                rank=self.rank, nranks=self.nranks, batch_size=batch_size, seed=seed,
+                drop_last=drop_last, shuffle=shuffle,
+            )
+        except ValueError as e:  # the plan knows numbers only; the user needs the directory
+            raise ValueError(f"{shard_dir}: {e}") from None
         files = self.plan.files()
         absent = [f for f in files if f not in visible]
         if absent:
