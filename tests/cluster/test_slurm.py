@@ -3,7 +3,8 @@
 A one-node cluster from Debian's packages (tests/cluster/with-slurm.sh) runs `snakemake
 --profile profiles/slurm corpus shards`: every job but the plan goes through `sbatch`, and the
 results must be the bytes of a local `-j2` run. Then the faults a cluster brings: a job
-cancelled mid-run, a job over its memory limit, Snakemake itself killed while its jobs wait.
+cancelled mid-run, a job over its memory limit, a job over its time limit, Snakemake itself
+killed while its jobs wait.
 
 These tests start daemons as root, so they run only when asked: `.ci/run` sets
 PREPSUITE_CLUSTER_TESTS=1 (by hand: `PREPSUITE_CLUSTER_TESTS=1 .venv/bin/python -m pytest
@@ -309,6 +310,11 @@ def _job_of(work: Path, rule: str, wildcards: str = "") -> str | None:
     return None
 
 
+def _chunks_run(out: str) -> list[str]:
+    """The chunks (scatteritem wildcards) of the process_streams jobs a run printed."""
+    return re.findall(r"^rule process_streams:\n(?:    .*\n)*?    wildcards: scatteritem=(\S+)", out, re.M)
+
+
 def _error_of(out: str, rule: str, output: str) -> str | None:
     """The message of Snakemake's error block for the job of RULE that writes OUTPUT."""
     for block in re.finditer(rf"Error in rule {rule}:\n((?:    .*\n)+)", out):
@@ -338,7 +344,7 @@ def test_a_job_cancelled_mid_run_is_redone_by_the_same_command(slurm, local, tmp
     # the same command again: it does what is left and gives the bytes of the local run
     again = run(work, *args)
     out = again.stdout + again.stderr
-    redone = re.findall(r"^rule process_streams:\n(?:    .*\n)*?    wildcards: scatteritem=(\S+)", out, re.M)
+    redone = _chunks_run(out)
     assert "2-of-3" in redone and len(redone) < 3, out[-3000:]
     same_bytes(work, local, COMPARED[:1])
 
@@ -359,6 +365,44 @@ def test_a_job_over_its_memory_limit_is_reported_by_rule_and_chunk(slurm, tmp_pa
         assert "exceeded memory limit" in slurm_log, slurm_log
     assert not (work / "results/segment").exists() or not list((work / "results/segment").iterdir())
     assert not (work / "results/corpus/corpus.txt").exists()
+
+
+def test_a_job_over_its_time_limit_is_reported_by_rule_and_chunk(slurm, local, tmp_path):
+    """SLURM's shortest limit is a minute and a sample chunk takes a second, so chunk 2's
+    `prep process` is held (SIGSTOP, as a hung process would hang) until SLURM ends its job.
+    That takes 2 to 3 minutes, no less: slurmctld looks for jobs past their limit every 30 s
+    (a constant of its build, not a setting), the plugin's status checks come 10 s further
+    apart each time none of its jobs has ended, and Snakemake, told of the TIMEOUT by one of
+    them, exits only after the next interval."""
+    work = workdir(tmp_path, "timelimit")
+    args = [*CLUSTER, CORPUS, "--config", "chunks=2"]
+    # a minute for every chunk job (sbatch --time=1); chunk 1 is done in seconds
+    proc = start(work, *args, "--set-resources", "process_streams:runtime=1")
+    os.kill(wait_for("chunk 2's prep process", lambda: _prep_process(2)), signal.SIGSTOP)
+    jobid = wait_for("chunk 2's job", lambda: _job_of(work, "process_streams", "2-of-2"))
+    assert show_job(jobid)["TimeLimit"] == "00:01:00"
+    assert finished(proc, limit=RUN_LIMIT + 60) == 1, (work / "snakemake.log").read_text()[-3000:]
+    log = (work / "snakemake.log").read_text()
+    message = _error_of(log, "process_streams", "results/segment/chunk-2-of-2.txt")
+    # with squeue as the status command the plugin gives SLURM's state and no reason
+    assert message and f"SLURM-job '{jobid}' failed, SLURM status is: 'TIMEOUT'" in message, log[-3000:]
+    job = show_job(jobid)
+    assert (job["JobState"], job["Reason"]) == ("TIMEOUT", "TimeLimit"), job
+    assert minutes(job["RunTime"]) > minutes(job["TimeLimit"]), job  # it ran past its minute
+    # SLURM's log of the job says why it ended
+    slurm_log = next((work / "results/logs/slurm").rglob(f"{jobid}.log")).read_text()
+    cancelled = rf"\*\*\* JOB {jobid} ON \S+ CANCELLED AT \S+ DUE TO TIME LIMIT \*\*\*"
+    assert re.search(cancelled, slurm_log), slurm_log[-3000:]
+    # nothing of chunk 2 looks finished: no output, no temporary file beside it; no corpus
+    assert not list((work / "results/segment").glob("*chunk-2-of-2*"))
+    assert not list((work / "results/stats/process").glob("*2-of-2*"))
+    assert not (work / "results/corpus/corpus.txt").exists()
+
+    # the same command with the profile's runtime: chunk 2 alone is redone, and the corpus is
+    # the local run's
+    again = run(work, *args)
+    assert _chunks_run(again.stdout + again.stderr) == ["2-of-2"], (again.stdout + again.stderr)[-3000:]
+    same_bytes(work, local, COMPARED[:1])
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])

@@ -148,7 +148,10 @@ JobCompType=jobcomp/none
 # Finished jobs stay visible to squeue for 5 minutes: the workflow's status checks (squeue, no
 # slurmdbd) see how each one ended.
 MinJobAge=300
-# Time limits are checked every 5 s instead of 30.
+# Time limits: a job past its limit is ended at slurmctld's next time-limit check, which comes
+# every 30 s whatever the settings (a constant of SLURM 22.05's build), with no grace
+# (OverTimeLimit=0) and 5 s from SIGTERM to SIGKILL (KillWait; 30 by default). No limit on
+# idle interactive jobs (InactiveLimit=0).
 InactiveLimit=0
 KillWait=5
 OverTimeLimit=0
