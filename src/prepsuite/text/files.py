@@ -93,7 +93,7 @@ def segment_file(input: str, output: str, hmm: bool = True, user_dict: str | Pat
         raise ValueError(f"unknown segmentation engine {engine!r}; choose one of {', '.join(SEGMENT_ENGINES)}")
     return run_stage("segment", input, output,
                      lambda recs, st: segment_records(recs, st, hmm, user_dict, convert_tokens, engine,
-                                                                 keep_phrases),
+                                                      keep_phrases),
                      fmt, None, progress)
 
 

