@@ -27,6 +27,7 @@ import sys
 from time import perf_counter
 from pathlib import Path
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 
 from ..stats import StageStats
 from ..textio import Record
@@ -58,7 +59,11 @@ def make_converter(config: str = "t2s", engine: str = DEFAULT_ENGINE):
     return OpenCC(name)
 
 
+@lru_cache(maxsize=None)
 def _pyo3_converter(name: str):
+    """One converter per config and process: building one loads its dictionaries (~35 ms), and
+    a `prep process` job asks three times (the engine check, the convert stage, the phrase
+    joiner of the segment stage). Its ``convert`` keeps no state between calls."""
     try:
         from opencc_pyo3 import OpenCC
     except ImportError:
